@@ -1,0 +1,1 @@
+"""The harness: conformance suite, sandboxes, Spark targets and the ``lakeflow`` CLI."""

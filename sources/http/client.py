@@ -1,0 +1,144 @@
+"""``HttpClient``: the one way connectors talk HTTP."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import urljoin
+
+import requests
+
+from sources.http.rate_limit import RateLimiter
+from sources.http.redact import redact_text
+from sources.http.retry import RetryPolicy
+
+log = logging.getLogger("lakeflow.http")
+
+
+class HttpError(Exception):
+    """A request that failed for good: names the method, endpoint and status, never a secret.
+
+    ``status`` is ``None`` for a connection failure. ``body`` holds the (redacted, shortened)
+    response text.
+    """
+
+    def __init__(self, method: str, endpoint: str, status: int | None, message: str, body: str = ""):
+        self.method = method
+        self.endpoint = endpoint
+        self.status = status
+        self.body = body
+        super().__init__(message)
+
+
+class HttpClient:
+    """A ``requests`` session with a base URL, timeouts, retries, rate limits and redaction.
+
+    >>> client = HttpClient("https://api.example.com", headers={"Authorization": "Bearer t0k3n"},
+    ...                     secrets=["t0k3n"], limiters=[RateLimiter(10, 1.0)])
+    >>> # client.get_json("/v1/items", params={"page": 1})
+
+    * ``timeout`` is ``(connect, read)`` seconds, applied to every request.
+    * Retries follow ``retry`` (429/5xx and connection errors; ``Retry-After`` honoured).
+    * Every request first takes a slot from each limiter in ``limiters``; a call may add
+      ``extra_limiters`` (say, a stricter per-endpoint budget).
+    * ``secrets`` are masked in every error message and log line.
+    * ``on_response`` (optional) sees every raw response, e.g. to read rate-limit headers.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        retry: RetryPolicy | None = None,
+        limiters: Iterable[RateLimiter] = (),
+        secrets: Iterable[str] = (),
+        on_response: Callable[[requests.Response], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.base_url = base_url.rstrip("/") + "/"
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.limiters = list(limiters)
+        self._secrets = [s for s in secrets if s]
+        self._on_response = on_response
+        self._sleep = sleep
+        self.session = requests.Session()
+        self.session.headers.update({"Accept": "application/json", **dict(headers or {})})
+        self.request_count = 0
+        self.retry_count = 0
+
+    def __repr__(self) -> str:
+        return f"HttpClient(base_url={self.base_url!r})"
+
+    def redact(self, text: str) -> str:
+        return redact_text(text, self._secrets)
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return urljoin(self.base_url, path.lstrip("/"))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        extra_limiters: Iterable[RateLimiter] = (),
+        ok_statuses: Iterable[int] = (),
+    ) -> requests.Response:
+        """Send a request, retrying per the policy. Returns the response when its status is
+        2xx or in ``ok_statuses``; raises :class:`HttpError` otherwise."""
+        url = self.url(path)
+        endpoint = f"{method.upper()} {path.split('?')[0]}"
+        limiters = [*self.limiters, *extra_limiters]
+        accepted = set(ok_statuses)
+        attempt = 0
+        while True:
+            attempt += 1
+            for limiter in limiters:
+                limiter.acquire()
+            try:
+                self.request_count += 1
+                response = self.session.request(
+                    method, url, params=params, json=json, timeout=self.timeout
+                )
+            except requests.RequestException as exc:  # connection refused, reset, timeout
+                if attempt >= self.retry.max_attempts:
+                    raise HttpError(
+                        method, path, None,
+                        self.redact(f"{endpoint} failed after {attempt} attempts: {type(exc).__name__}: {exc}"),
+                    ) from None
+                self._backoff(endpoint, attempt, None, f"{type(exc).__name__}")
+                continue
+            if self._on_response is not None:
+                self._on_response(response)
+            status = response.status_code
+            if 200 <= status < 300 or status in accepted:
+                return response
+            if self.retry.should_retry(status) and attempt < self.retry.max_attempts:
+                self._backoff(endpoint, attempt, response.headers.get("Retry-After"), f"HTTP {status}")
+                continue
+            body = self.redact(response.text[:500])
+            hint = " (gave up after retries)" if self.retry.should_retry(status) else ""
+            raise HttpError(method, path, status, f"{endpoint} returned HTTP {status}{hint}: {body}", body)
+
+    def _backoff(self, endpoint: str, attempt: int, retry_after: str | None, reason: str) -> None:
+        pause = self.retry.delay(attempt, retry_after)
+        self.retry_count += 1
+        log.info("%s: %s, retry %d in %.2fs", endpoint, reason, attempt, pause)
+        self._sleep(pause)
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None, **kwargs) -> Any:
+        return self.request("GET", path, params=params, **kwargs).json()
+
+    def post_json(self, path: str, body: Any, **kwargs) -> Any:
+        response = self.request("POST", path, json=body, **kwargs)
+        return response.json() if response.content else None
+
+    def close(self) -> None:
+        self.session.close()

@@ -162,6 +162,11 @@ class SandboxServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def connection_options(self) -> dict[str, str]:
+        """The connector options that point a connector at this sandbox (subclasses add
+        their credentials)."""
+        return {"base_url": self.url}
+
     # -- faults ------------------------------------------------------------------------
     def inject(self, fault: Fault, times: int = 1, endpoint: str = "*") -> None:
         """Serve ``fault`` for the next ``times`` requests to ``endpoint`` (an endpoint name

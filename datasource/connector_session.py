@@ -1,0 +1,181 @@
+"""One read's view of a connector: options, schema, metadata and the offset loop.
+
+Shared by the batch reader and both stream readers so that they agree on how a table is
+read, how offsets are compared and how a connector's mistakes are reported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Callable, Iterator
+
+from pyspark.sql.types import StructType
+
+from datasource.arrow_convert import ArrowConverter
+from datasource.options import ReadOptions, safe_repr
+from sources.interface import (
+    INGESTION_TYPES,
+    ConnectorError,
+    LakeflowConnect,
+    SupportsPartition,
+    SupportsPartitionedStream,
+    UnknownTableError,
+)
+
+log = logging.getLogger("lakeflow.datasource")
+
+
+def offset_key(offset: Any) -> str:
+    """Canonical JSON of an offset, for equality (``None`` and ``{}`` both mean "start")."""
+    if offset in (None, {}):
+        return "{}"
+    return json.dumps(offset, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def check_offset(offset: Any, table: str, method: str) -> None:
+    if offset is None:
+        return
+    if not isinstance(offset, dict):
+        raise ConnectorError(f"{method}({table!r}) returned an offset of type {type(offset).__name__}; offsets must be dicts")
+    try:
+        json.dumps(offset)
+    except (TypeError, ValueError) as exc:
+        raise ConnectorError(f"{method}({table!r}) returned an offset that is not JSON-serialisable: {exc}") from None
+
+
+class ConnectorSession:
+    """The connector class, the read's options and what is derived from them.
+
+    Picklable: only the class and options travel to executors; the connector instance is
+    created lazily where it is used.
+    """
+
+    def __init__(self, connector_cls: type[LakeflowConnect], options: dict[str, str]):
+        self.connector_cls = connector_cls
+        self.raw_options = {str(k).lower(): v for k, v in dict(options).items()}
+        self._connector: LakeflowConnect | None = None
+        self._tables: list[str] | None = None
+        self.read_options = ReadOptions.parse(
+            self.raw_options, supported_tables=lambda opts: list(connector_cls(opts).list_tables())
+        )
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_connector"] = None
+        return state
+
+    def __repr__(self) -> str:
+        return f"ConnectorSession({self.connector_cls.__name__}, options={safe_repr(self.raw_options)})"
+
+    # -- the connector -------------------------------------------------------------------
+    @property
+    def connector(self) -> LakeflowConnect:
+        if self._connector is None:
+            self._connector = self.connector_cls(dict(self.read_options.connector_options))
+        return self._connector
+
+    @property
+    def table(self) -> str:
+        return self.read_options.table_name
+
+    @property
+    def table_options(self) -> dict[str, str]:
+        return dict(self.read_options.connector_options)
+
+    def tables(self) -> list[str]:
+        if self._tables is None:
+            self._tables = list(self.connector.list_tables())
+        return self._tables
+
+    def unknown_table(self) -> UnknownTableError:
+        return UnknownTableError(self.table, self.tables())
+
+    def guard(self, call: Callable[[], Any], what: str) -> Any:
+        """Run a connector call; turn any failure for a table the connector does not list
+        into an UnknownTableError that lists the supported tables."""
+        try:
+            return call()
+        except UnknownTableError:
+            raise
+        except Exception as exc:
+            if self.table not in self.tables():
+                raise self.unknown_table() from None
+            if isinstance(exc, ConnectorError):
+                raise
+            raise ConnectorError(f"{what} failed for table {self.table!r}: {type(exc).__name__}: {exc}") from exc
+
+    # -- schema and metadata -------------------------------------------------------------
+    def schema(self) -> StructType:
+        schema = self.guard(lambda: self.connector.get_table_schema(self.table, self.table_options), "get_table_schema")
+        if not isinstance(schema, StructType):
+            raise ConnectorError(f"get_table_schema({self.table!r}) returned {type(schema).__name__}, not a StructType")
+        return schema
+
+    def metadata(self) -> dict:
+        meta = self.guard(lambda: self.connector.read_table_metadata(self.table, self.table_options), "read_table_metadata")
+        return validate_metadata(self.table, meta)
+
+    def converter(self, schema: StructType, primary_keys: list[str]) -> ArrowConverter:
+        return ArrowConverter(schema, table_name=self.table, primary_keys=primary_keys)
+
+    # -- partitioning ----------------------------------------------------------------------
+    def partitioned_batch(self) -> bool:
+        """Whether ``spark.read`` of this table goes through ``get_partitions``."""
+        connector = self.connector
+        if self.read_options.is_delete_flow or not isinstance(connector, SupportsPartition):
+            return False
+        if isinstance(connector, SupportsPartitionedStream):
+            return bool(connector.is_partitioned(self.table))
+        return True
+
+    def partitioned_stream(self) -> bool:
+        connector = self.connector
+        return (
+            not self.read_options.is_delete_flow
+            and isinstance(connector, SupportsPartitionedStream)
+            and bool(connector.is_partitioned(self.table))
+        )
+
+    # -- the offset loop -------------------------------------------------------------------
+    def read_fn(self) -> Callable[[str, Any, dict], tuple[Iterator[dict], Any]]:
+        connector = self.connector
+        return connector.read_table_deletes if self.read_options.is_delete_flow else connector.read_table
+
+    @property
+    def method_name(self) -> str:
+        return "read_table_deletes" if self.read_options.is_delete_flow else "read_table"
+
+    def read_once(self, start: Any) -> tuple[Iterator[dict], Any]:
+        result = self.guard(lambda: self.read_fn()(self.table, start, self.table_options), self.method_name)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise ConnectorError(f"{self.method_name}({self.table!r}) must return (records, offset), got {type(result).__name__}")
+        records, end = result
+        check_offset(end, self.table, self.method_name)
+        return iter(records if records is not None else ()), end
+
+    def did_not_advance(self, start: Any) -> ConnectorError:
+        return ConnectorError(
+            f"{self.method_name}({self.table!r}) returned records with an end offset equal to its start "
+            f"offset {offset_key(start)}. The offset must advance whenever records are returned, or those "
+            "records can never be checkpointed (Spark would fail with "
+            "SIMPLE_STREAM_READER_OFFSET_DID_NOT_ADVANCE). Fix the connector's offset."
+        )
+
+
+def validate_metadata(table: str, meta: Any) -> dict:
+    if not isinstance(meta, dict):
+        raise ConnectorError(f"read_table_metadata({table!r}) returned {type(meta).__name__}, not a dict")
+    ingestion = meta.get("ingestion_type")
+    if ingestion not in INGESTION_TYPES:
+        raise ConnectorError(
+            f"read_table_metadata({table!r}): ingestion_type {ingestion!r} is not one of {', '.join(INGESTION_TYPES)}"
+        )
+    keys = meta.get("primary_keys") or []
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise ConnectorError(f"read_table_metadata({table!r}): primary_keys must be a list of column names")
+    if ingestion in ("cdc", "cdc_with_deletes") and (not keys or not meta.get("cursor_field")):
+        raise ConnectorError(
+            f"read_table_metadata({table!r}): ingestion_type {ingestion!r} needs primary_keys and a cursor_field"
+        )
+    return {"primary_keys": keys, "cursor_field": meta.get("cursor_field"), "ingestion_type": ingestion}

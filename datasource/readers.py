@@ -1,0 +1,267 @@
+"""Spark readers: batch (``spark.read``), simple streaming and partitioned streaming.
+
+All three read through a :class:`~datasource.connector_session.ConnectorSession` and yield
+``pyarrow.RecordBatch``es built by the schema's compiled converter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Iterator
+
+import pyarrow as pa
+from pyspark.errors import PySparkNotImplementedError
+from pyspark.sql.datasource import (
+    DataSourceReader,
+    DataSourceStreamReader,
+    InputPartition,
+    SimpleDataSourceStreamReader,
+)
+from pyspark.sql.streaming.datasource import (
+    ReadAllAvailable,
+    ReadLimit,
+    ReadMaxRows,
+    SupportsTriggerAvailableNow,
+)
+from pyspark.sql.types import StructType
+
+from datasource.arrow_convert import ArrowConverter
+from datasource.connector_session import ConnectorSession, offset_key
+from datasource.metadata_table import read_metadata_table
+from datasource.options import METADATA_TABLE
+from sources.interface import ConnectorError
+
+log = logging.getLogger("lakeflow.datasource")
+
+#: Records one simple-stream micro-batch gathers at most (``maxRecordsPerBatch`` overrides).
+DEFAULT_MAX_RECORDS_PER_MICROBATCH = 100_000
+
+
+class LakeflowPartition(InputPartition):
+    """A partition: ``kind`` is ``"table"`` (offset loop), ``"descriptor"`` (a connector
+    partition, as JSON) or ``"metadata"``."""
+
+    def __init__(self, kind: str, descriptor: str | None = None):
+        super().__init__(descriptor)
+        self.kind = kind
+        self.descriptor = descriptor
+
+    def __repr__(self) -> str:
+        return f"LakeflowPartition({self.kind}, {self.descriptor})"
+
+
+def descriptor_partitions(session: ConnectorSession, descriptors: Any, method: str) -> list[LakeflowPartition]:
+    if descriptors is None:
+        raise ConnectorError(f"{method}({session.table!r}) returned None; return a list of partition dicts")
+    partitions = []
+    for descriptor in descriptors:
+        if not isinstance(descriptor, dict):
+            raise ConnectorError(f"{method}({session.table!r}) returned a {type(descriptor).__name__} descriptor; descriptors must be dicts")
+        try:
+            text = json.dumps(descriptor, sort_keys=True)
+        except (TypeError, ValueError) as exc:
+            raise ConnectorError(f"{method}({session.table!r}) returned a descriptor that is not JSON-serialisable: {exc}") from None
+        partitions.append(LakeflowPartition("descriptor", text))
+    return partitions
+
+
+def read_descriptor(session: ConnectorSession, converter: ArrowConverter, descriptor: str) -> Iterator[pa.RecordBatch]:
+    connector = session.connector
+    records = session.guard(
+        lambda: connector.read_partition(session.table, json.loads(descriptor), session.table_options),
+        "read_partition",
+    )
+    yield from converter.batches(records if records is not None else ())
+
+
+class LakeflowBatchReader(DataSourceReader):
+    """``spark.read``: the whole table, through partitions when the connector offers them,
+    else by calling ``read_table`` from the start until its offset stops advancing."""
+
+    def __init__(self, session: ConnectorSession, schema: StructType, primary_keys: list[str]):
+        self.session = session
+        self.schema = schema
+        self.primary_keys = primary_keys
+
+    def partitions(self):
+        session = self.session
+        if session.table == METADATA_TABLE:
+            return [LakeflowPartition("metadata")]
+        if session.partitioned_batch():
+            descriptors = session.guard(
+                lambda: session.connector.get_partitions(session.table, session.table_options), "get_partitions"
+            )
+            partitions = descriptor_partitions(session, descriptors, "get_partitions")
+            log.info("table %s: %d partitions", session.table, len(partitions))
+            return partitions or [LakeflowPartition("empty")]
+        return [LakeflowPartition("table")]
+
+    def read(self, partition: LakeflowPartition) -> Iterator[pa.RecordBatch]:
+        session = self.session
+        if partition.kind == "metadata":
+            yield from read_metadata_table(session, self.schema)
+            return
+        if partition.kind == "empty":
+            return
+        converter = session.converter(self.schema, self.primary_keys)
+        if partition.kind == "descriptor":
+            yield from read_descriptor(session, converter, partition.descriptor)
+            return
+        start: Any = None
+        pages = 0
+        while True:
+            records, end = session.read_once(start)
+            yield from converter.batches(records)
+            pages += 1
+            if end is None or offset_key(end) == offset_key(start):
+                break
+            start = end
+        log.info("table %s: read in %d calls", session.table, pages)
+
+
+class LakeflowSimpleStreamReader(SimpleDataSourceStreamReader, SupportsTriggerAvailableNow):
+    """``spark.readStream`` for connectors read with ``read_table`` (or deletes).
+
+    Each micro-batch calls ``read_table`` from the committed offset until the offset stops
+    advancing or ``maxRecordsPerBatch`` records (default 100,000) are gathered. Under
+    ``trigger(availableNow=True)`` Spark repeats micro-batches until the connector reports
+    no new data.
+    """
+
+    def __init__(self, session: ConnectorSession, schema: StructType, primary_keys: list[str]):
+        self.session = session
+        self.schema = schema
+        self.primary_keys = primary_keys
+        self.max_records = session.read_options.max_records_per_batch or DEFAULT_MAX_RECORDS_PER_MICROBATCH
+        self._converter: ArrowConverter | None = None
+
+    @property
+    def converter(self) -> ArrowConverter:
+        if self._converter is None:
+            self._converter = self.session.converter(self.schema, self.primary_keys)
+        return self._converter
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_converter"] = None
+        return state
+
+    def initialOffset(self) -> dict:
+        return {}
+
+    def prepareForTriggerAvailableNow(self) -> None:
+        # Every read() stops where the connector reports no more data, so availableNow needs
+        # no extra bookkeeping here.
+        pass
+
+    def _step(self, start: Any) -> tuple[list[pa.RecordBatch], int, Any]:
+        records, end = self.session.read_once(start)
+        batches = list(self.converter.batches(records))
+        count = sum(b.num_rows for b in batches)
+        if end is None:
+            raise ConnectorError(
+                f"{self.session.method_name}({self.session.table!r}) returned no offset (None), so it cannot be "
+                "streamed: read this table with spark.read, or make the connector return dict offsets."
+            )
+        if count and offset_key(end) == offset_key(start):
+            raise self.session.did_not_advance(start)
+        return batches, count, end
+
+    def read(self, start: dict):
+        batches: list[pa.RecordBatch] = []
+        total = 0
+        current: Any = start
+        while total < self.max_records:
+            page, count, end = self._step(current)
+            batches.extend(page)
+            total += count
+            if offset_key(end) == offset_key(current):
+                break
+            current = end
+        log.info("table %s: micro-batch of %d records up to %s", self.session.table, total, offset_key(current))
+        return iter(batches), (current if current not in (None,) else {})
+
+    def readBetweenOffsets(self, start: dict, end: dict):
+        """Replay (after a restart): read from ``start`` until the connector reaches ``end``."""
+        batches: list[pa.RecordBatch] = []
+        current: Any = start
+        target = offset_key(end)
+        while offset_key(current) != target:
+            page, _, nxt = self._step(current)
+            batches.extend(page)
+            if offset_key(nxt) == offset_key(current):
+                log.warning(
+                    "table %s: replay from %s stopped at %s before reaching %s (the source changed)",
+                    self.session.table, offset_key(start), offset_key(current), target,
+                )
+                break
+            current = nxt
+        return iter(batches)
+
+    def commit(self, end: dict) -> None:
+        pass
+
+
+class LakeflowPartitionedStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
+    """``spark.readStream`` for connectors with ``SupportsPartitionedStream``.
+
+    Admission control: ``maxRecordsPerBatch`` makes the default read limit
+    ``ReadMaxRows(n)``; the limit reaches the connector's ``latest_offset`` as the table
+    option ``max_records_per_batch``. Under ``trigger(availableNow=True)`` the target offset
+    is fixed when the query starts; without a row limit each run reads up to it.
+    """
+
+    def __init__(self, session: ConnectorSession, schema: StructType, primary_keys: list[str]):
+        self.session = session
+        self.schema = schema
+        self.primary_keys = primary_keys
+        self._target: dict | None = None
+
+    def initialOffset(self) -> dict:
+        return {}
+
+    def getDefaultReadLimit(self) -> ReadLimit:
+        cap = self.session.read_options.max_records_per_batch
+        return ReadMaxRows(cap) if cap else ReadAllAvailable()
+
+    def _latest(self, start: dict, cap: int | None) -> dict:
+        options = self.session.table_options
+        if cap:
+            options["max_records_per_batch"] = str(cap)
+        session = self.session
+        end = session.guard(lambda: session.connector.latest_offset(session.table, options, start), "latest_offset")
+        if not isinstance(end, dict):
+            raise ConnectorError(f"latest_offset({session.table!r}) returned {type(end).__name__}, not a dict")
+        return end
+
+    def prepareForTriggerAvailableNow(self) -> None:
+        self._target = self._latest({}, None)
+
+    def latestOffset(self, start: dict = None, limit: ReadLimit = None) -> dict:
+        start = start if start is not None else {}
+        cap = limit.max_rows if isinstance(limit, ReadMaxRows) else None
+        if self._target is not None and cap is None:
+            return self._target
+        return self._latest(start, cap)
+
+    def partitions(self, start: dict, end: dict):
+        session = self.session
+        if offset_key(start) == offset_key(end):
+            return []
+        descriptors = session.guard(
+            lambda: session.connector.get_partitions(session.table, session.table_options, start, end), "get_partitions"
+        )
+        return descriptor_partitions(session, descriptors, "get_partitions")
+
+    def read(self, partition: LakeflowPartition) -> Iterator[pa.RecordBatch]:
+        converter = self.session.converter(self.schema, self.primary_keys)
+        yield from read_descriptor(self.session, converter, partition.descriptor)
+
+    def commit(self, end: dict) -> None:
+        pass
+
+
+def not_partitioned() -> PySparkNotImplementedError:
+    """Raised by ``streamReader`` so that Spark falls back to ``simpleStreamReader``."""
+    return PySparkNotImplementedError(errorClass="NOT_IMPLEMENTED", messageParameters={"feature": "streamReader"})

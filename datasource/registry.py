@@ -1,0 +1,60 @@
+"""Find a connector class by source name, the only way the runtime reaches a concrete source.
+
+A source ``<name>`` lives in the package ``sources.<name>``; its connector is the
+``LakeflowConnect`` subclass that package exports (or that ``sources/<name>/<name>.py``
+defines).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+
+import sources
+from sources.interface import LakeflowConnect
+
+_NOT_SOURCES = {"interface", "http"}
+
+
+def available_sources() -> list[str]:
+    return sorted(
+        m.name for m in pkgutil.iter_modules(sources.__path__) if m.ispkg and m.name not in _NOT_SOURCES
+    )
+
+
+def _connector_in(module) -> type[LakeflowConnect] | None:
+    found = [
+        obj for obj in vars(module).values()
+        if inspect.isclass(obj) and issubclass(obj, LakeflowConnect) and obj is not LakeflowConnect
+        and not inspect.isabstract(obj)
+    ]
+    local = [c for c in found if c.__module__.startswith(module.__name__)]
+    candidates = local or found
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def connector_class(source: str) -> type[LakeflowConnect]:
+    """The connector class of ``source`` (``"example"``, ``"hubspot"``…)."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", source or ""):
+        raise ValueError(f"Source name {source!r} is not valid: use lower-case letters, digits and _.")
+    if source not in available_sources():
+        raise ValueError(f"Unknown source {source!r}. Available sources: {', '.join(available_sources())}")
+    for module_name in (f"sources.{source}", f"sources.{source}.{source}"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        cls = _connector_in(module)
+        if cls is not None:
+            return cls
+    raise ValueError(f"Source {source!r} defines no single LakeflowConnect subclass in sources.{source}")
+
+
+def source_name_of(cls: type) -> str:
+    """A source name derived from a class: ``HubSpotLakeflowConnect`` → ``hubspot``."""
+    name = re.sub(r"(LakeflowConnect|Connector|Connect|Source)$", "", cls.__name__) or cls.__name__
+    return re.sub(r"[^a-z0-9_]", "", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()).replace("hub_spot", "hubspot")

@@ -1,0 +1,348 @@
+"""``LakeflowConnectTests``: the conformance suite every connector runs.
+
+A connector's test file is a few lines::
+
+    from harness.conformance import LakeflowConnectTests, LakeflowConnectWriteBackTests
+    from harness.sandboxes.example import ExampleSandbox
+    from sources.example import ExampleLakeflowConnect
+    from sources.example.example_test_utils import ExampleTestUtils
+
+    class TestExampleConnector(LakeflowConnectWriteBackTests, LakeflowConnectTests):
+        source_name = "example"
+        connector_class = ExampleLakeflowConnect
+        test_utils_class = ExampleTestUtils
+        sandbox_class = ExampleSandbox
+        live_required_options = ("access_token",)
+
+Live mode: with credentials in the environment or ``sources/<name>/configs/dev_config.json``
+(see :mod:`harness.conformance.config`), the suite runs against the real API; otherwise it
+starts ``sandbox_class`` on 127.0.0.1 and runs against it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import uuid
+from typing import Any, ClassVar
+
+import pytest
+from pyspark.sql.types import ArrayType, MapType, StructType
+
+from datasource import register
+from datasource.arrow_convert import ArrowConverter
+from datasource.connector_session import offset_key, validate_metadata
+from harness.conformance.config import live_options
+from harness.conformance.reading import LoopRead, key_of, poll, read_all
+from harness.write_back import LakeflowConnectWriteTestUtils
+from sources.interface import INGESTION_TYPES, LakeflowConnect, SupportsPartition, SupportsPartitionedStream
+
+MISSING_TABLE = "__lakeflow_no_such_table__"
+
+
+def _duplicate_fields(schema: StructType, prefix: str = "") -> list[str]:
+    seen, dupes = set(), []
+    for field in schema.fields:
+        path = f"{prefix}{field.name}"
+        if field.name in seen:
+            dupes.append(path)
+        seen.add(field.name)
+        inner = field.dataType
+        while isinstance(inner, (ArrayType, MapType)):
+            inner = inner.elementType if isinstance(inner, ArrayType) else inner.valueType
+        if isinstance(inner, StructType):
+            dupes.extend(_duplicate_fields(inner, path + "."))
+    return dupes
+
+
+class LakeflowConnectTests:
+    """Subclass and set the class attributes; pytest collects the ``test_*`` methods."""
+
+    #: The source's name: format ``lakeflow_<source_name>``, credentials ``LAKEFLOW_<NAME>_*``.
+    source_name: ClassVar[str]
+    connector_class: ClassVar[type[LakeflowConnect]]
+    #: Write-back utilities (optional): enables the write/read-back and restart tests.
+    test_utils_class: ClassVar[type[LakeflowConnectWriteTestUtils] | None] = None
+    #: The sandbox started when there are no live credentials.
+    sandbox_class: ClassVar[type | None] = None
+    sandbox_kwargs: ClassVar[dict] = {}
+    #: Options that must all be present for live mode (from env or dev_config.json).
+    live_required_options: ClassVar[tuple[str, ...]] = ()
+    live_optional_options: ClassVar[tuple[str, ...]] = ("base_url",)
+    #: Extra table options per table (e.g. a namespace), merged over the connection options.
+    table_options: ClassVar[dict[str, dict[str, str]]] = {}
+    #: Tables the suite reads (default: all of list_tables()).
+    tables_under_test: ClassVar[list[str] | None] = None
+    #: Columns allowed to be null in every record of the test data, per table.
+    allow_unpopulated: ClassVar[dict[str, list[str]]] = {}
+    #: How long write-back tests wait for written rows to become readable.
+    write_visibility_deadline: ClassVar[float] = 30.0
+    rows_to_write: ClassVar[int] = 3
+
+    # -- set-up --------------------------------------------------------------------------
+    @classmethod
+    def setup_class(cls) -> None:
+        cls.live = live_options(cls.source_name, cls.live_required_options, cls.live_optional_options)
+        cls.sandbox = None
+        if cls.live is not None:
+            cls.options = dict(cls.live)
+            cls.mode = "live"
+        else:
+            if cls.sandbox_class is None:
+                pytest.skip(
+                    f"No credentials for {cls.source_name} (set LAKEFLOW_{cls.source_name.upper()}_"
+                    f"{'/'.join(o.upper() for o in cls.live_required_options)} or dev_config.json) and no sandbox."
+                )
+            cls.sandbox = cls.sandbox_class(**cls.sandbox_kwargs).start()
+            cls.options = dict(cls.sandbox.connection_options())
+            cls.mode = "sandbox"
+        cls.connector = cls.connector_class(dict(cls.options))
+        cls._full_reads: dict[str, LoopRead] = {}
+        cls._utils = cls.test_utils_class(dict(cls.options)) if cls.test_utils_class else None
+
+    @classmethod
+    def teardown_class(cls) -> None:
+        if getattr(cls, "_utils", None) is not None:
+            cls._utils.cleanup()
+        if getattr(cls, "sandbox", None) is not None:
+            cls.sandbox.stop()
+
+    # -- helpers -------------------------------------------------------------------------
+    def fresh_connector(self) -> LakeflowConnect:
+        return self.connector_class(dict(self.options))
+
+    def opts(self, table: str) -> dict[str, str]:
+        return {**self.options, **self.table_options.get(table, {})}
+
+    def tables(self) -> list[str]:
+        return list(self.tables_under_test or self.connector.list_tables())
+
+    def metadata(self, table: str) -> dict:
+        return validate_metadata(table, self.connector.read_table_metadata(table, self.opts(table)))
+
+    def full_read(self, table: str) -> LoopRead:
+        if table not in self._full_reads:
+            self._full_reads[table] = read_all(self.connector.read_table, table, self.opts(table))
+        return self._full_reads[table]
+
+    def incremental_tables(self) -> list[str]:
+        return [t for t in self.tables() if self.metadata(t)["ingestion_type"] != "snapshot"]
+
+    # -- list_tables and unknown tables ----------------------------------------------------
+    def test_list_tables(self):
+        tables = self.connector.list_tables()
+        assert isinstance(tables, list) and tables, "list_tables() must return a non-empty list"
+        assert all(isinstance(t, str) and t for t in tables), "table names must be non-empty strings"
+        dupes = sorted({t for t in tables if tables.count(t) > 1})
+        assert not dupes, f"list_tables() has duplicates: {dupes}"
+
+    def test_unknown_table_raises_everywhere(self):
+        calls = {
+            "get_table_schema": lambda: self.connector.get_table_schema(MISSING_TABLE, {}),
+            "read_table_metadata": lambda: self.connector.read_table_metadata(MISSING_TABLE, {}),
+            "read_table": lambda: list(self.connector.read_table(MISSING_TABLE, None, {})[0]),
+            "read_table_deletes": lambda: list(self.connector.read_table_deletes(MISSING_TABLE, None, {})[0]),
+        }
+        silent = []
+        for name, call in calls.items():
+            try:
+                call()
+            except Exception:
+                continue
+            silent.append(name)
+        assert not silent, f"these methods accepted unknown table {MISSING_TABLE!r} without error: {silent}"
+
+    # -- schemas and metadata --------------------------------------------------------------
+    def test_schemas(self):
+        for table in self.tables():
+            schema = self.connector.get_table_schema(table, self.opts(table))
+            assert isinstance(schema, StructType), f"{table}: schema is {type(schema).__name__}, not StructType"
+            assert schema.fields, f"{table}: schema has no fields"
+            again = self.fresh_connector().get_table_schema(table, self.opts(table))
+            assert schema == again, f"{table}: schema differs between two calls"
+            assert not _duplicate_fields(schema), f"{table}: duplicate fields {_duplicate_fields(schema)}"
+            ArrowConverter(schema, table)  # every type is one the runtime converts
+
+    def test_metadata(self):
+        for table in self.tables():
+            meta = self.connector.read_table_metadata(table, self.opts(table))
+            checked = validate_metadata(table, meta)
+            assert checked["ingestion_type"] in INGESTION_TYPES
+            names = set(self.connector.get_table_schema(table, self.opts(table)).fieldNames())
+            missing = [k for k in checked["primary_keys"] if k.split(".")[0] not in names]
+            assert not missing, f"{table}: primary keys {missing} are not in the schema"
+            cursor = checked["cursor_field"]
+            if checked["ingestion_type"] != "snapshot":
+                assert cursor, f"{table}: {checked['ingestion_type']} needs a cursor_field"
+            if cursor:
+                assert cursor.split(".")[0] in names, f"{table}: cursor field {cursor!r} is not in the schema"
+            if checked["ingestion_type"] == "cdc_with_deletes":
+                assert type(self.connector).read_table_deletes is not LakeflowConnect.read_table_deletes, (
+                    f"{table} is cdc_with_deletes but the connector does not implement read_table_deletes"
+                )
+
+    # -- reading through the connector -----------------------------------------------------
+    def test_read_table_converges_and_converts(self):
+        for table in self.tables():
+            result = self.full_read(table)
+            meta = self.metadata(table)
+            schema = self.connector.get_table_schema(table, self.opts(table))
+            converted = ArrowConverter(schema, table, meta["primary_keys"]).convert(result.records)
+            assert converted.num_rows == len(result.records)
+            keys = meta["primary_keys"]
+            if keys:
+                seen = [key_of(r, keys) for r in result.records]
+                nulls = [k for k in seen if "null" in k]
+                assert not nulls, f"{table}: {len(nulls)} records have a null primary key"
+                assert len(set(seen)) == len(seen), f"{table}: primary keys repeat within one full read"
+
+    def test_read_from_final_offset_returns_nothing_new(self):
+        for table in self.incremental_tables():
+            final = self.full_read(table).final_offset
+            records, end = self.fresh_connector().read_table(table, final, self.opts(table))
+            assert list(records) == [], f"{table}: reading from the final offset {offset_key(final)} returned records"
+            assert offset_key(end) == offset_key(final), f"{table}: the final offset moved on an idle re-read"
+
+    def test_every_column_populated(self):
+        for table in self.tables():
+            records = self.full_read(table).records
+            if not records:
+                pytest.fail(f"{table}: the test data has no records; the suite cannot check it")
+            schema = self.connector.get_table_schema(table, self.opts(table))
+            allowed = set(self.allow_unpopulated.get(table, []))
+            empty = [
+                f.name for f in schema.fields
+                if f.name not in allowed and all(r.get(f.name) in (None, "", [], {}) for r in records)
+            ]
+            assert not empty, f"{table}: columns never populated in the test data: {empty}"
+
+    def test_read_table_deletes_protocol(self):
+        for table in self.tables():
+            meta = self.metadata(table)
+            if meta["ingestion_type"] != "cdc_with_deletes":
+                continue
+            result = read_all(self.connector.read_table_deletes, table, self.opts(table))
+            for record in result.records:
+                for field in [*meta["primary_keys"], meta["cursor_field"]]:
+                    assert record.get(field) not in (None, ""), f"{table}: a deleted record lacks {field}: {record}"
+
+    # -- partitions --------------------------------------------------------------------------
+    def test_partitions(self):
+        if not isinstance(self.connector, SupportsPartition):
+            pytest.skip("connector does not implement SupportsPartition")
+        for table in self.tables():
+            if isinstance(self.connector, SupportsPartitionedStream) and not self.connector.is_partitioned(table):
+                continue
+            parts = list(self.connector.get_partitions(table, self.opts(table)))
+            assert parts == list(self.fresh_connector().get_partitions(table, self.opts(table))), (
+                f"{table}: partition descriptors differ between two calls"
+            )
+            for part in parts:
+                assert isinstance(part, dict), f"{table}: descriptor {part!r} is not a dict"
+                assert json.loads(json.dumps(part)) == part, f"{table}: descriptor {part!r} is not JSON-stable"
+            keys = self.metadata(table)["primary_keys"]
+            from_parts = [key_of(r, keys) for p in parts for r in self.connector.read_partition(table, p, self.opts(table))]
+            from_loop = [key_of(r, keys) for r in self.full_read(table).records]
+            assert len(from_parts) == len(set(from_parts)), f"{table}: partitions overlap"
+            assert set(from_parts) == set(from_loop), (
+                f"{table}: partitions read {len(set(from_parts))} keys, the offset loop {len(set(from_loop))}"
+            )
+
+    def test_partitioned_stream_offsets(self):
+        if not isinstance(self.connector, SupportsPartitionedStream):
+            pytest.skip("connector does not implement SupportsPartitionedStream")
+        for table in self.tables():
+            if not self.connector.is_partitioned(table):
+                continue
+            opts = self.opts(table)
+            latest = self.connector.latest_offset(table, opts, {})
+            assert isinstance(latest, dict) and json.loads(json.dumps(latest)) == latest
+            assert list(self.connector.get_partitions(table, opts, latest, latest)) == [], (
+                f"{table}: equal start and end offsets must give no partitions"
+            )
+            again = self.connector.latest_offset(table, opts, latest)
+            assert offset_key(again) == offset_key(latest), f"{table}: latest_offset does not converge when idle"
+            keys = self.metadata(table)["primary_keys"]
+            streamed = [
+                key_of(r, keys)
+                for p in self.connector.get_partitions(table, opts, {}, latest)
+                for r in self.connector.read_partition(table, p, opts)
+            ]
+            assert len(streamed) == len(set(streamed)), f"{table}: stream partitions overlap"
+            assert set(streamed) == {key_of(r, keys) for r in self.full_read(table).records}
+
+    # -- through real Spark ------------------------------------------------------------------
+    def _format(self, spark) -> str:
+        return register(spark, self.connector_class, name=f"lakeflow_{self.source_name}")
+
+    def _reader(self, spark, table: str, stream: bool = False):
+        reader = (spark.readStream if stream else spark.read).format(self._format(spark)).option("tableName", table)
+        for key, value in self.opts(table).items():
+            reader = reader.option(key, value)
+        return reader
+
+    def _spark_keys(self, df, keys: list[str]) -> list[tuple]:
+        return [key_of(row.asDict(recursive=True), keys) for row in df.select(*keys).collect()]
+
+    @pytest.mark.spark
+    def test_spark_read_matches_connector(self, spark):
+        for table in self.tables():
+            keys = self.metadata(table)["primary_keys"]
+            df = self._reader(spark, table).load()
+            expected = self.full_read(table).records
+            if not keys:
+                assert df.count() == len(expected), f"{table}: spark.read count differs from the connector's"
+                continue
+            got = self._spark_keys(df, keys)
+            assert len(got) == len(expected), f"{table}: spark.read returned {len(got)} rows, the connector {len(expected)}"
+            assert set(got) == {key_of(r, keys) for r in expected}, f"{table}: spark.read keys differ"
+
+    def _run_available_now(self, spark, table: str, sink: str, checkpoint: str) -> None:
+        query = (
+            self._reader(spark, table, stream=True).load()
+            .writeStream.format("parquet").option("path", sink).option("checkpointLocation", checkpoint)
+            .trigger(availableNow=True).start()
+        )
+        query.awaitTermination(300)
+        if query.exception() is not None:
+            raise AssertionError(f"{table}: streaming query failed: {query.exception()}")
+
+    @pytest.mark.spark
+    def test_spark_stream_available_now_and_restart(self, spark):
+        utils = self._utils
+        for table in self.incremental_tables():
+            keys = self.metadata(table)["primary_keys"]
+            workdir = tempfile.mkdtemp(prefix=f"lakeflow-{table}-")
+            sink, checkpoint = f"{workdir}/sink", f"{workdir}/checkpoint"
+            try:
+                self._run_available_now(spark, table, sink, checkpoint)
+                first = self._spark_keys(spark.read.parquet(sink), keys)
+                expected = {key_of(r, keys) for r in self.full_read(table).records}
+                assert set(first) == expected, f"{table}: the availableNow stream read {len(set(first))} keys, the connector {len(expected)}"
+                assert len(first) == len(set(first)), f"{table}: the first stream run duplicated records"
+
+                self._run_available_now(spark, table, sink, checkpoint)  # idle run
+                idle = self._spark_keys(spark.read.parquet(sink), keys)
+                assert len(idle) == len(first), f"{table}: an idle restart added {len(idle) - len(first)} rows"
+
+                if utils is None or table not in utils.list_insertable_tables():
+                    continue
+                ok, rows, _ = utils.generate_rows_and_write(table, self.rows_to_write)
+                assert ok, f"{table}: write-back failed"
+                new_keys = {key_of(r, keys) for r in rows}
+
+                def grown():
+                    self._run_available_now(spark, table, sink, checkpoint)
+                    now = self._spark_keys(spark.read.parquet(sink), keys)
+                    return now if new_keys <= set(now) else None
+
+                after = poll(grown, self.write_visibility_deadline, what=f"{table}: written rows in the stream")
+                assert set(after) - set(first) == new_keys - set(first), (
+                    f"{table}: the restarted stream added keys other than the rows written"
+                )
+                assert len(after) - len(first) == len(new_keys), (
+                    f"{table}: the restarted stream added {len(after) - len(first)} rows for {len(new_keys)} written"
+                )
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)

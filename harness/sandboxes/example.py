@@ -24,12 +24,11 @@ from __future__ import annotations
 import argparse
 import copy
 import random
+import threading
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any
-
-import threading
 from http.server import ThreadingHTTPServer
+from typing import Any
 
 from harness.sandboxes.server import Request, Response, SandboxError, SandboxServer, _make_handler, route
 

@@ -1,0 +1,475 @@
+"""``ExampleLakeflowConnect``: the connector of the fictional example "shop" API.
+
+It is the reference connector: small, complete, and run against
+:class:`harness.sandboxes.example.ExampleSandbox`. The API is described in
+``example_api_doc.md`` next to this file; users read ``README.md``.
+
+Tables and how they are read:
+
+* ``products`` (snapshot): every page in one call, offset ``None``.
+* ``customers`` (cdc), ``orders`` (cdc_with_deletes), ``events`` (append): keyset reads on
+  ``(cursor, id)``; the offset is ``{"cursor": <cursor as the API sent it>, "id": <id>}``
+  of the last record returned, and one call returns at most one page.
+* ``events`` also reads through partitions (:class:`SupportsPartitionedStream`): id ranges
+  ``{"since_id": a, "until_id": b}`` meaning ``a < event_id <= b``.
+
+Records are returned raw (decimal strings, ISO strings, epoch milliseconds); the runtime
+converts them to the schema.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DateType,
+    DecimalType,
+    DoubleType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+from sources.http import HttpClient, HttpError, RateLimiter, RetryPolicy, redact_mapping
+from sources.interface import ConnectorError, LakeflowConnect, SupportsPartitionedStream, UnknownTableError
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8765"
+DEFAULT_PAGE_SIZE = 200
+MAX_PAGE_SIZE = 500
+DEFAULT_PARTITION_SIZE = 1000
+
+_MONEY = DecimalType(18, 2)
+
+
+def _f(name: str, data_type, nullable: bool = True) -> StructField:
+    return StructField(name, data_type, nullable)
+
+
+SCHEMAS: dict[str, StructType] = {
+    "products": StructType([
+        _f("product_id", LongType(), False),
+        _f("name", StringType()),
+        _f("price", _MONEY),
+        _f("tags", ArrayType(StringType())),
+        _f("attributes", StructType([_f("color", StringType()), _f("weight_kg", DoubleType())])),
+        _f("active", BooleanType()),
+        _f("launched_on", DateType()),
+    ]),
+    "customers": StructType([
+        _f("customer_id", LongType(), False),
+        _f("email", StringType()),
+        _f("name", StringType()),
+        _f("tier", StringType()),
+        _f("credit_limit", _MONEY),
+        _f("address", StructType([_f("street", StringType()), _f("city", StringType()), _f("country", StringType())])),
+        _f("created_at", TimestampType()),
+        _f("updated_at", TimestampType(), False),
+    ]),
+    "orders": StructType([
+        _f("order_id", LongType(), False),
+        _f("customer_id", LongType()),
+        _f("status", StringType()),
+        _f("total", _MONEY),
+        _f("items", ArrayType(StructType([
+            _f("sku", StringType()), _f("quantity", LongType()), _f("unit_price", _MONEY)]))),
+        # Keys are arbitrary (user-defined), so a map rather than a struct.
+        _f("metadata", MapType(StringType(), StringType())),
+        _f("updated_at", TimestampType(), False),
+    ]),
+    "events": StructType([
+        _f("event_id", LongType(), False),
+        _f("customer_id", LongType()),
+        _f("type", StringType()),
+        _f("payload", StructType([_f("source", StringType()), _f("value", DoubleType())])),
+        # Epoch milliseconds on the wire.
+        _f("occurred_at", TimestampType()),
+    ]),
+}
+
+METADATA: dict[str, dict] = {
+    "products": {"primary_keys": ["product_id"], "cursor_field": None, "ingestion_type": "snapshot"},
+    "customers": {"primary_keys": ["customer_id"], "cursor_field": "updated_at", "ingestion_type": "cdc"},
+    "orders": {"primary_keys": ["order_id"], "cursor_field": "updated_at", "ingestion_type": "cdc_with_deletes"},
+    "events": {"primary_keys": ["event_id"], "cursor_field": "event_id", "ingestion_type": "append"},
+}
+
+TABLES = list(SCHEMAS)
+
+_HINTS = {
+    400: "the request was rejected; check the page_size option and that the offset came from this connector",
+    401: "check access_token (the API answered 'unauthorized')",
+    403: "the access_token lacks permission for this table",
+    404: "check base_url and the table name",
+    405: "this operation is not allowed on this table",
+    409: "the record conflicts with an existing one",
+    429: "the API kept throttling after all retries; lower max_requests_per_second or retry later",
+}
+
+
+class ExampleApiError(ConnectorError):
+    """An example-API call that failed for good; names the endpoint, the status and a hint."""
+
+    def __init__(self, message: str, endpoint: str, status: int | None):
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.status = status
+
+
+def _option(options: dict[str, str], name: str) -> str | None:
+    value = options.get(name)
+    if value is None:
+        value = options.get(name.lower())
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _int_option(options: dict[str, str], name: str, default: int | None, low: int = 1, high: int | None = None) -> int | None:
+    raw = _option(options, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConnectorError(f"Option {name!r} must be a whole number, got {raw!r}.") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConnectorError(f"Option {name!r} must be {bounds}, got {value}.")
+    return value
+
+
+def _float_option(options: dict[str, str], name: str, default: float, low: float = 0.0) -> float:
+    raw = _option(options, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConnectorError(f"Option {name!r} must be a number, got {raw!r}.") from None
+    if not value >= low:
+        raise ConnectorError(f"Option {name!r} must be at least {low}, got {raw!r}.")
+    return value
+
+
+def _instant(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
+
+
+class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
+    """Reads the example shop API.
+
+    Connection options (strings):
+
+    * ``access_token`` (required): the bearer token.
+    * ``base_url`` (default ``http://127.0.0.1:8765``, where ``lakeflow sandbox example`` listens).
+    * ``page_size`` (default 200, 1–500): records per request.
+    * ``max_requests_per_second`` (default 50): client-side rate limit.
+    * ``retry_max_attempts`` (default 8), ``retry_base_delay`` (default 0.5 s),
+      ``retry_max_delay`` (default 30 s): backoff on 429/5xx/connection errors;
+      ``Retry-After`` is honoured.
+    * ``request_timeout`` (default 60 s): read timeout of one request.
+
+    Table options: ``max_records_per_batch`` (caps one ``read_table`` call and the advance
+    of ``latest_offset``) and ``partition_size`` (events ids per partition, default 1000).
+    """
+
+    def __init__(self, options: dict[str, str]) -> None:
+        super().__init__(dict(options))
+        options = self.options
+        token = _option(options, "access_token")
+        if token is None:
+            raise ConnectorError(
+                "Option 'access_token' is required: the bearer token of the example API "
+                "(for the sandbox: the --token it was started with)."
+            )
+        self._token = token
+        base_url = _option(options, "base_url") or DEFAULT_BASE_URL
+        if not base_url.startswith(("http://", "https://")):
+            raise ConnectorError(f"Option 'base_url' must start with http:// or https://, got {base_url!r}.")
+        self.base_url = base_url.rstrip("/")
+        self.page_size = _int_option(options, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        self.max_requests_per_second = _int_option(options, "max_requests_per_second", 50)
+        self.retry_policy = RetryPolicy(
+            max_attempts=_int_option(options, "retry_max_attempts", 8),
+            base_delay=_float_option(options, "retry_base_delay", 0.5),
+            max_delay=_float_option(options, "retry_max_delay", 30.0),
+        )
+        self.request_timeout = _float_option(options, "request_timeout", 60.0, low=0.001)
+        self._client: HttpClient | None = None
+        self._lock = threading.Lock()
+        #: Upper bound (``until_cursor``) of the current read cycle, per table.
+        self._bounds: dict[str, Any] = {}
+
+    # -- plumbing --------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in redact_mapping(self.options).items()}
+        return f"ExampleLakeflowConnect(options={shown!r})"
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_client"] = None
+        state["_lock"] = None
+        state["_bounds"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> HttpClient:
+        """The HTTP client, created on first use (so that the connector pickles cleanly)."""
+        if self._client is None:
+            self._client = HttpClient(
+                self.base_url,
+                headers={"Authorization": f"Bearer {self._token}"},
+                timeout=(10.0, self.request_timeout),
+                retry=self.retry_policy,
+                limiters=[RateLimiter(self.max_requests_per_second, 1.0)],
+                secrets=[self._token],
+            )
+        return self._client
+
+    def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> Any:
+        """Send one API request (with retries); return the decoded JSON (``None`` for an
+        empty body). Failures raise :class:`ExampleApiError` naming endpoint, status and fix."""
+        endpoint = f"{method} {path}"
+        try:
+            response = self.client.request(method, path, params=params, json=body)
+        except HttpError as exc:
+            hint = _HINTS.get(exc.status) if exc.status is not None else None
+            if hint is None:
+                hint = ("check base_url: is the API (or `lakeflow sandbox example`) running and reachable?"
+                        if exc.status is None else "the API failed; retry later")
+            raise ExampleApiError(f"Example API: {exc}. Hint: {hint}.", endpoint, exc.status) from None
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ExampleApiError(
+                f"Example API: {endpoint} returned HTTP {response.status_code} with a body that is not JSON.",
+                endpoint, response.status_code) from None
+
+    def _page(self, path: str, params: dict) -> dict:
+        body = self.request("GET", path, params=params)
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise ExampleApiError(f"Example API: GET {path} returned a malformed page (no 'data' list).", f"GET {path}", 200)
+        return body
+
+    def _stats(self, table: str) -> dict:
+        body = self.request("GET", f"/api/v1/{table}/stats")
+        if not isinstance(body, dict) or "max_id" not in body:
+            raise ExampleApiError(f"Example API: GET /api/v1/{table}/stats returned a malformed body.",
+                                  f"GET /api/v1/{table}/stats", 200)
+        return body
+
+    def _check(self, table_name: str) -> str:
+        if table_name not in SCHEMAS:
+            raise UnknownTableError(table_name, TABLES)
+        return table_name
+
+    # -- LakeflowConnect -------------------------------------------------------------------
+    def list_tables(self) -> list[str]:
+        return list(TABLES)
+
+    def get_table_schema(self, table_name: str, table_options: dict[str, str]) -> StructType:
+        return SCHEMAS[self._check(table_name)]
+
+    def read_table_metadata(self, table_name: str, table_options: dict[str, str]) -> dict:
+        meta = METADATA[self._check(table_name)]
+        return {"primary_keys": list(meta["primary_keys"]), "cursor_field": meta["cursor_field"],
+                "ingestion_type": meta["ingestion_type"]}
+
+    def read_table(self, table_name: str, start_offset: dict, table_options: dict[str, str]) -> tuple[Iterator[dict], dict]:
+        self._check(table_name)
+        if table_name == "products":
+            return self._read_snapshot(table_name), None
+        return self._read_keyset(table_name, start_offset, table_options or {}, deletes=False)
+
+    def read_table_deletes(self, table_name: str, start_offset: dict, table_options: dict[str, str]) -> tuple[Iterator[dict], dict]:
+        self._check(table_name)
+        if METADATA[table_name]["ingestion_type"] != "cdc_with_deletes":
+            raise ConnectorError(
+                f"Table {table_name!r} has ingestion type {METADATA[table_name]['ingestion_type']!r}; "
+                "deleted records are only available for 'orders'."
+            )
+        return self._read_keyset(table_name, start_offset, table_options or {}, deletes=True)
+
+    # -- snapshot ----------------------------------------------------------------------------
+    def _read_snapshot(self, table: str) -> Iterator[dict]:
+        path = f"/api/v1/{table}"
+        first = self._page(path, {"page_size": self.page_size, "page": 1})  # fail fast (auth, URL)
+
+        def pages() -> Iterator[dict]:
+            body, page = first, 1
+            while True:
+                yield from body["data"]
+                if not body.get("has_more") or not body["data"]:
+                    return
+                page += 1
+                body = self._page(path, {"page_size": self.page_size, "page": page})
+
+        return pages()
+
+    # -- keyset reads ----------------------------------------------------------------------
+    def _batch_limit(self, table_options: dict[str, str]) -> int:
+        cap = _int_option(table_options, "max_records_per_batch", None)
+        return min(self.page_size, cap) if cap else self.page_size
+
+    def _parse_offset(self, table: str, offset: Any) -> tuple[Any, Any] | None:
+        if offset is None or offset == {}:
+            return None
+        if not isinstance(offset, dict) or "cursor" not in offset or "id" not in offset:
+            raise ConnectorError(
+                f"Invalid offset for table {table!r}: {offset!r}. Expected {{\"cursor\": ..., \"id\": ...}} "
+                "as returned by this connector."
+            )
+        return offset["cursor"], offset["id"]
+
+    def _cursor_after(self, table: str, a: Any, b: Any) -> bool:
+        """Whether cursor ``a`` is strictly after cursor ``b`` (timestamps as instants)."""
+        if table == "events" and not isinstance(a, str):
+            return a > b
+        ia, ib = _instant(a), _instant(b)
+        return ia is not None and ib is not None and ia > ib
+
+    def _upper_bound(self, table: str, since: tuple[Any, Any] | None) -> tuple[bool, Any]:
+        """The ``until_cursor`` of the current read cycle: ``(table_has_records, bound)``.
+
+        A cycle starts when no bound is cached and ends when a read returns nothing. Fixing
+        the bound makes a cycle finish even under a constant stream of writes; records
+        written meanwhile are read by the next cycle (their cursor is later).
+        """
+        with self._lock:
+            bound = self._bounds.get(table)
+        if bound is None or (since is not None and self._cursor_after(table, since[0], bound)):
+            stats = self._stats(table)
+            if not stats.get("count"):
+                return False, None
+            bound = stats.get("max_cursor")
+            with self._lock:
+                self._bounds[table] = bound
+        return True, bound
+
+    def _end_cycle(self, table: str) -> None:
+        with self._lock:
+            self._bounds.pop(table, None)
+
+    def _read_keyset(self, table: str, start_offset: Any, table_options: dict, deletes: bool) -> tuple[Iterator[dict], dict]:
+        since = self._parse_offset(table, start_offset)
+        unchanged = dict(start_offset) if start_offset else {}
+        params: dict[str, Any] = {"page_size": self._batch_limit(table_options), "page": 1}
+        if since is not None:
+            params["since_cursor"], params["since_id"] = since
+        id_field = METADATA[table]["primary_keys"][0]
+        if deletes:
+            path, cursor_field = f"/api/v1/{table}/deleted", "deleted_at"
+        else:
+            path, cursor_field = f"/api/v1/{table}", METADATA[table]["cursor_field"]
+            has_rows, bound = self._upper_bound(table, since)
+            if not has_rows:
+                self._end_cycle(table)
+                return iter(()), unchanged
+            if bound is not None:
+                params["until_cursor"] = bound
+        records = self._page(path, params)["data"]
+        if not records:
+            if not deletes:
+                self._end_cycle(table)
+            return iter(()), unchanged
+        last = records[-1]
+        end = {"cursor": last.get(cursor_field), "id": last.get(id_field)}
+        if end["cursor"] is None or end["id"] is None or end == unchanged:
+            raise ExampleApiError(
+                f"Example API: GET {path} returned a record without {cursor_field}/{id_field} or did not move "
+                f"past the offset {unchanged}; cannot continue without risking a skipped record.",
+                f"GET {path}", 200)
+        if deletes:
+            records = [self._tombstone_record(table, t) for t in records]
+        return iter(records), end
+
+    @staticmethod
+    def _tombstone_record(table: str, tombstone: dict) -> dict:
+        record = {field.name: None for field in SCHEMAS[table].fields}
+        id_field = METADATA[table]["primary_keys"][0]
+        record[id_field] = tombstone.get(id_field)
+        record[METADATA[table]["cursor_field"]] = tombstone.get("deleted_at")
+        return record
+
+    # -- partitions (events) -----------------------------------------------------------------
+    def is_partitioned(self, table_name: str) -> bool:
+        return self._check(table_name) == "events"
+
+    def _require_partitioned(self, table: str, method: str) -> None:
+        self._check(table)
+        if not self.is_partitioned(table):
+            raise ConnectorError(f"{method}: table {table!r} is not partitioned (is_partitioned() is False); read it with read_table.")
+
+    @staticmethod
+    def _event_id(offset: Any, what: str) -> int:
+        if offset is None or offset == {}:
+            return 0
+        value = offset.get("id", offset.get("cursor")) if isinstance(offset, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConnectorError(f"Invalid {what} offset for table 'events': {offset!r}; expected {{\"cursor\": <event_id>, \"id\": <event_id>}}.")
+        return value
+
+    def latest_offset(self, table_name: str, table_options: dict[str, str], start_offset: dict | None = None) -> dict:
+        self._require_partitioned(table_name, "latest_offset")
+        start_id = self._event_id(start_offset, "start")
+        latest = self._stats(table_name).get("max_id") or 0
+        cap = _int_option(table_options or {}, "max_records_per_batch", None)
+        end = min(latest, start_id + cap) if cap else latest
+        if end <= start_id:
+            return dict(start_offset or {})
+        return {"cursor": end, "id": end}
+
+    def get_partitions(self, table_name: str, table_options: dict[str, str],
+                       start_offset: dict | None = None, end_offset: dict | None = None) -> list[dict]:
+        self._require_partitioned(table_name, "get_partitions")
+        size = _int_option(table_options or {}, "partition_size", DEFAULT_PARTITION_SIZE)
+        if start_offset is None and end_offset is None:
+            stats = self._stats(table_name)
+            if not stats.get("count"):
+                return []
+            low, high = stats["min_id"] - 1, stats["max_id"]
+        else:
+            low = self._event_id(start_offset, "start")
+            high = self._event_id(end_offset, "end") if end_offset is not None else (self._stats(table_name).get("max_id") or 0)
+        return [{"since_id": a, "until_id": min(a + size, high)} for a in range(low, high, size)]
+
+    def read_partition(self, table_name: str, partition: dict, table_options: dict[str, str]) -> Iterator[dict]:
+        self._require_partitioned(table_name, "read_partition")
+        try:
+            low, high = int(partition["since_id"]), int(partition["until_id"])
+        except (KeyError, TypeError, ValueError):
+            raise ConnectorError(f"Invalid partition for table 'events': {partition!r}; expected since_id and until_id.") from None
+        path = f"/api/v1/{table_name}"
+
+        def records() -> Iterator[dict]:
+            since = low
+            while since < high:
+                body = self._page(path, {"page_size": self.page_size, "page": 1, "since_cursor": since,
+                                         "since_id": since, "until_cursor": high})
+                data = body["data"]
+                yield from data
+                if not data or not body.get("has_more"):
+                    return
+                since = data[-1]["event_id"]
+
+        return records()

@@ -60,6 +60,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _EPOCH_DATE = date(1970, 1, 1)
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _INTEGRAL_FLOAT_RE = re.compile(r"^[+-]?\d+\.0*$")
+_DECIMAL_RE = re.compile(r"^[+-]?\d*\.\d+$")
 _VALUE_PREVIEW = 80
 
 
@@ -121,8 +122,22 @@ def _to_int(value: Any) -> int | None:
             return int(text)
         if _INTEGRAL_FLOAT_RE.match(text):
             return int(text.split(".")[0])
+        if _DECIMAL_RE.match(text):
+            raise ConversionError("has a fraction; an integer column would truncate it", value)
         raise ConversionError("is not an integer", value)
     raise ConversionError(f"is a {type(value).__name__}, not an integer", value)
+
+
+def _bounded_int(bits: int, type_name: str) -> Callable[[Any], int | None]:
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+    def convert(value: Any) -> int | None:
+        number = _to_int(value)
+        if number is not None and not low <= number <= high:
+            raise ConversionError(f"does not fit {type_name} ({low}..{high})", value)
+        return number
+
+    return convert
 
 
 def _to_float(value: Any) -> float | None:
@@ -378,7 +393,7 @@ def _compile(data_type: DataType, arrow_type: pa.DataType, path: str, nullable: 
         return strings if nullable else _per_value(_to_str, arrow_type, path, nullable)
 
     if isinstance(data_type, (LongType, IntegerType, ShortType, ByteType)):
-        exact = _per_value(_to_int, arrow_type, path, nullable)
+        exact = _per_value(_bounded_int(arrow_type.bit_width, data_type.simpleString()), arrow_type, path, nullable)
         if not nullable:
             return exact
 

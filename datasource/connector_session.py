@@ -14,6 +14,7 @@ from pyspark.sql.types import StructType
 
 from datasource.arrow_convert import ArrowConverter
 from datasource.options import ReadOptions, safe_repr
+from sources.http.redact import redact_text, secret_values
 from sources.interface import (
     INGESTION_TYPES,
     ConnectorError,
@@ -101,9 +102,13 @@ class ConnectorSession:
         except Exception as exc:
             if self.table not in self.tables():
                 raise self.unknown_table() from None
-            if isinstance(exc, ConnectorError):
+            text = str(exc)
+            clean = redact_text(text, secret_values(self.raw_options))
+            if isinstance(exc, ConnectorError) and clean == text:
                 raise
-            raise ConnectorError(f"{what} failed for table {self.table!r}: {type(exc).__name__}: {exc}") from exc
+            # A secret in the message, or a raw exception: re-raise without the chain, which
+            # could carry the secret in its own message.
+            raise ConnectorError(f"{what} failed for table {self.table!r}: {type(exc).__name__}: {clean}") from None
 
     # -- schema and metadata -------------------------------------------------------------
     def schema(self) -> StructType:

@@ -1,0 +1,113 @@
+"""The shared HTTP helper against a real loopback server."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from harness.sandboxes.server import Fault, Response, SandboxServer, route
+from sources.http import HttpClient, HttpError, RateLimiter, RetryPolicy, redact_mapping
+from sources.http.retry import parse_retry_after
+
+
+class EchoSandbox(SandboxServer):
+    @route("GET", r"/v1/items/(?P<item_id>\d+)")
+    def get_item(self, request, item_id):
+        return Response.json({"id": int(item_id), "auth": request.header("authorization", "")[:6]})
+
+    @route("POST", r"/v1/items")
+    def create(self, request):
+        return Response.json({"created": request.json()}, status=201)
+
+
+@pytest.fixture()
+def sandbox():
+    with EchoSandbox() as server:
+        yield server
+
+
+def fast_client(url, **kwargs):
+    slept = []
+    client = HttpClient(
+        url, headers={"Authorization": "Bearer s3cr3t-token"}, secrets=["s3cr3t-token"],
+        retry=RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05), sleep=slept.append, **kwargs,
+    )
+    return client, slept
+
+
+def test_get_and_post(sandbox):
+    client, _ = fast_client(sandbox.url)
+    assert client.get_json("/v1/items/5") == {"id": 5, "auth": "Bearer"}
+    assert client.post_json("/v1/items", {"a": 1}) == {"created": {"a": 1}}
+
+
+def test_retries_429_with_and_without_retry_after_and_5xx(sandbox):
+    client, slept = fast_client(sandbox.url)
+    sandbox.inject(Fault(429, retry_after=2), times=1)
+    sandbox.inject(Fault(429), times=1)
+    sandbox.inject(Fault(503), times=1)
+    assert client.get_json("/v1/items/1")["id"] == 1
+    assert client.retry_count == 3
+    assert slept[0] == 2.0  # Retry-After honoured
+    assert all(s <= 0.05 for s in slept[1:])  # backoff capped by the policy
+    assert sandbox.request_counts["GET /v1/items/{item_id}"] == 4
+
+
+def test_never_retries_other_4xx_and_redacts(sandbox):
+    client, _ = fast_client(sandbox.url)
+    sandbox.inject(Fault(400, body={"message": "bad request for Bearer s3cr3t-token"}))
+    with pytest.raises(HttpError) as info:
+        client.get_json("/v1/items/1")
+    assert info.value.status == 400 and client.retry_count == 0
+    assert "s3cr3t-token" not in str(info.value) and "GET /v1/items/1" in str(info.value)
+    assert "s3cr3t" not in repr(client)
+
+
+def test_gives_up_after_max_attempts(sandbox):
+    client, _ = fast_client(sandbox.url)
+    sandbox.inject(Fault(500), times=10)
+    with pytest.raises(HttpError, match="gave up after retries"):
+        client.get_json("/v1/items/1")
+    assert client.request_count == 4
+
+
+def test_connection_errors_are_retried_then_reported():
+    client, slept = fast_client("http://127.0.0.1:9")  # discard port: nothing listens
+    with pytest.raises(HttpError, match="failed after 4 attempts"):
+        client.get_json("/v1/items/1")
+    assert len(slept) == 3
+
+
+def test_slow_response_times_out_and_retries(sandbox):
+    client, _ = fast_client(sandbox.url, timeout=(1.0, 0.2))
+    sandbox.inject(Fault(delay=0.5), times=1)
+    assert client.get_json("/v1/items/2")["id"] == 2
+    assert client.retry_count == 1
+
+
+def test_rate_limiter_spaces_calls():
+    limiter = RateLimiter(max_calls=5, period=0.5)
+    started = time.monotonic()
+    threads = [threading.Thread(target=limiter.acquire) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert time.monotonic() - started >= 1.0  # 12 calls at 5 per 0.5 s need two waits
+
+
+def test_retry_after_parsing_and_backoff():
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("") is None and parse_retry_after("soon") is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    policy = RetryPolicy(base_delay=1, max_delay=4)
+    delays = [policy.delay(n) for n in range(1, 6)]
+    assert all(0.5 <= d <= 1 for d in delays[:1]) and all(d <= 4 for d in delays)
+    assert not policy.should_retry(404) and policy.should_retry(429) and policy.should_retry(503)
+
+
+def test_redact_mapping():
+    assert redact_mapping({"access_token": "x", "client_secret": "y", "api_key": "z", "tableName": "t"}) == {
+        "access_token": "***", "client_secret": "***", "api_key": "***", "tableName": "t"}

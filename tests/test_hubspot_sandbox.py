@@ -209,12 +209,18 @@ def test_create_update_archive_timestamps(api, sb):
 
 def test_invalid_writes_are_400(api):
     for props in ({"no_such_property": "x"}, {"lifecyclestage": "not-a-stage"}, {"date_of_birth": "yesterday"},
-                  {"hs_email_optout": "maybe"}):
+                  {"hs_email_optout": "maybe"}, {"hs_object_id": "5"}, {"lastmodifieddate": "2024-01-01"}):
         r = api.post("/crm/v3/objects/contacts", {"properties": props})
         assert r.status_code == 400, props
         _error_shape(r.json(), "VALIDATION_ERROR")
-    r = api.post("/crm/v3/objects/deals", {"properties": {"amount": "12.5x"}})
-    assert r.status_code == 400
+    for props in ({"amount": "12.5x"}, {"hs_is_closed": "true"}):
+        assert api.post("/crm/v3/objects/deals", {"properties": props}).status_code == 400
+    # empty string clears a value; calculated properties follow the written ones
+    deal = api.post("/crm/v3/objects/deals", {"properties": {"dealname": "d", "dealstage": "closedwon",
+                                                             "amount": "5"}}).json()
+    assert deal["properties"]["hs_is_closed"] == "true"
+    cleared = api.patch(f"/crm/v3/objects/deals/{deal['id']}", {"properties": {"amount": ""}}).json()
+    assert cleared["properties"]["amount"] == ""
     assert api.get("/crm/v3/objects/contacts/999999999").status_code == 404
     assert api.get("/crm/v3/objects/no_such_type").status_code == 400
 

@@ -527,10 +527,8 @@ class HubSpotSandbox(SandboxServer):
                                "error": "PROPERTY_DOESNT_EXIST", "name": name, "localizedErrorMessage":
                                f'Property "{name}" does not exist'})
                 continue
-            if name in ("hs_object_id", obj.cursor_property):
-                continue  # system-managed: silently ignored
             if name == obj.created_property and not creating:
-                continue
+                continue  # the creation date can be set when creating (imports), not moved later
             meta = definition["modificationMetadata"]
             if meta["readOnlyValue"] and name != obj.created_property:
                 errors.append({"isValid": False, "message": f'"{name}" is a read only property; its value cannot be set.',

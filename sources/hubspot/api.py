@@ -1,0 +1,188 @@
+"""HubSpot HTTP access: one :class:`HubSpotApi` per connector instance.
+
+It wraps the shared :class:`sources.http.HttpClient` (Bearer token, retries on 429/5xx,
+redaction) and turns HubSpot's failures into :class:`HubSpotApiError` messages a user can
+act on:
+
+* ``401`` → "HubSpot rejected the access_token (401) on <endpoint>: check the private app token";
+* ``403`` → names the missing scope(s) from ``errors[].context.requiredGranularScopes`` (or
+  ``requiredScopes``) and the endpoint;
+* ``429`` with ``policyName: DAILY`` → stops at once (retrying cannot help until tomorrow);
+  other 429s (``TEN_SECONDLY_ROLLING``, ``SECONDLY``), with or without ``Retry-After``, are
+  retried with backoff by the client;
+* any other failure names the endpoint, the status and HubSpot's message.
+
+Rate limiting is the caller's choice per request (``limiters=[...]``): the connector passes
+its 10-second budget limiter on every call and the per-second search limiter on searches.
+The token never appears in messages, logs or ``repr``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Iterable, Sequence
+from urllib.parse import urlsplit
+
+import requests
+
+from sources.http import HttpClient, HttpError, RateLimiter, RetryPolicy
+from sources.interface import ConnectorError
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+
+_HINTS = {
+    400: "HubSpot rejected the request as invalid",
+    404: "not found: check base_url and that the object type / table exists in this portal",
+    414: "the request URI is too long (too many properties in the query string)",
+    429: "HubSpot kept answering 429 (rate limited) after all retries; lower ten_second_limit / "
+         "search_per_second or run fewer reads in parallel",
+}
+
+
+class HubSpotApiError(ConnectorError):
+    """A HubSpot call that failed for good. ``endpoint`` is ``"<METHOD> <path>"``."""
+
+    def __init__(self, message: str, endpoint: str, status: int | None):
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.status = status
+
+
+def _endpoint_of(response: requests.Response) -> str:
+    method = response.request.method if response.request is not None else "?"
+    return f"{method} {urlsplit(response.url).path}"
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def missing_scopes(body: Any) -> list[str]:
+    """Scope names a 403 body says are required (newest field names first)."""
+    found: list[str] = []
+    if not isinstance(body, dict):
+        return found
+    contexts = [e.get("context") for e in body.get("errors") or [] if isinstance(e, dict)]
+    contexts.append(body.get("context"))
+    for context in contexts:
+        if not isinstance(context, dict):
+            continue
+        for key in ("requiredGranularScopes", "requiredScopes", "requiredScopeSets"):
+            for scope in context.get(key) or []:
+                names = scope if isinstance(scope, list) else [scope]
+                for name in names:
+                    if isinstance(name, str) and name not in found:
+                        found.append(name)
+    return found
+
+
+class HubSpotApi:
+    """HTTP access to one HubSpot portal with one private-app token."""
+
+    def __init__(self, base_url: str, token: str, retry: RetryPolicy | None = None,
+                 timeout: tuple[float, float] = (10.0, 60.0)):
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self.client = HttpClient(
+            self.base_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            retry=retry or RetryPolicy(max_attempts=8, base_delay=0.5, max_delay=20.0, max_retry_after=30.0),
+            secrets=[token],
+            on_response=self._inspect,
+        )
+        self._limiters: dict[tuple[int, float], RateLimiter] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"HubSpotApi(base_url={self.base_url!r})"
+
+    @property
+    def request_count(self) -> int:
+        return self.client.request_count
+
+    @property
+    def retry_count(self) -> int:
+        return self.client.retry_count
+
+    def limiter(self, max_calls: int, period: float) -> RateLimiter:
+        """A limiter shared by every request of this instance that uses the same budget."""
+        key = (max(1, int(max_calls)), float(period))
+        with self._lock:
+            if key not in self._limiters:
+                self._limiters[key] = RateLimiter(*key)
+            return self._limiters[key]
+
+    # -- error inspection (runs on every raw response, before the retry decision) ----------
+    def _inspect(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status not in (401, 403, 429):
+            return
+        endpoint = _endpoint_of(response)
+        body = _json_or_none(response)
+        if status == 401:
+            raise HubSpotApiError(
+                f"HubSpot rejected the access_token (401) on {endpoint}: check the private app token "
+                "(it may be mistyped, revoked or rotated).", endpoint, 401)
+        if status == 403:
+            scopes = missing_scopes(body)
+            message = body.get("message") if isinstance(body, dict) else None
+            if scopes:
+                detail = f"the private app lacks the scope(s) {', '.join(scopes)}"
+            else:
+                detail = f"access denied ({self.client.redact(str(message or response.text[:200]))})"
+            raise HubSpotApiError(
+                f"HubSpot refused {endpoint} (403 MISSING_SCOPES): {detail}. Add the scope(s) to the "
+                "private app, then use its token.", endpoint, 403)
+        if isinstance(body, dict) and str(body.get("policyName", "")).upper() == "DAILY":
+            raise HubSpotApiError(
+                f"HubSpot's daily API limit is exhausted ({endpoint} answered 429 with policy DAILY); "
+                "retrying cannot succeed until the limit resets. Run again later.", endpoint, 429)
+
+    # -- requests --------------------------------------------------------------------------
+    def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
+                limiters: Sequence[RateLimiter] = ()) -> Any:
+        """Send one request (retried per the policy); return decoded JSON or ``None``."""
+        endpoint = f"{method} {path}"
+        try:
+            response = self.client.request(method, path, params=params, json=body, extra_limiters=limiters)
+        except HttpError as exc:
+            raise self._wrap(exc, endpoint) from None
+        except requests.RequestException as exc:  # pragma: no cover - the client wraps these
+            raise HubSpotApiError(f"HubSpot request {endpoint} failed: {type(exc).__name__}", endpoint, None) from None
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise HubSpotApiError(
+                f"HubSpot {endpoint} answered HTTP {response.status_code} with a body that is not JSON "
+                f"(check base_url {self.base_url!r}).", endpoint, response.status_code) from None
+
+    def _wrap(self, exc: HttpError, endpoint: str) -> HubSpotApiError:
+        if exc.status is None:
+            return HubSpotApiError(
+                f"Could not reach HubSpot at base_url {self.base_url!r} ({endpoint}): {exc}", endpoint, None)
+        message = exc.body
+        try:
+            parsed = json.loads(exc.body)
+            if isinstance(parsed, dict) and parsed.get("message"):
+                message = str(parsed["message"])
+        except ValueError:
+            pass
+        hint = _HINTS.get(exc.status) or ("HubSpot failed; retry later" if exc.status >= 500 else "request rejected")
+        return HubSpotApiError(
+            f"HubSpot {endpoint} returned HTTP {exc.status}: {message[:400]} ({hint}).", endpoint, exc.status)
+
+    def get(self, path: str, params: dict | None = None, limiters: Iterable[RateLimiter] = ()) -> Any:
+        return self.request("GET", path, params=params, limiters=list(limiters))
+
+    def post(self, path: str, body: Any, limiters: Iterable[RateLimiter] = ()) -> Any:
+        return self.request("POST", path, body=body, limiters=list(limiters))
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,705 @@
+"""``HubSpotLakeflowConnect``: HubSpot CRM objects as Spark tables.
+
+Tables: ``contacts``, ``companies``, ``deals``, ``tickets``, ``products``, ``line_items``,
+``calls``, ``emails``, ``meetings``, ``notes``, ``tasks``, ``owners``, plus every custom
+object of the portal (``GET /crm/v3/schemas``; table name = the schema's ``name`` in lower
+case, or its ``objectTypeId`` if that name collides with a standard table).
+
+Connection options (strings):
+
+* ``access_token`` (required): a private-app access token (sent as ``Authorization: Bearer``;
+  never shown in errors, logs or ``repr``).
+* ``base_url`` (default ``https://api.hubapi.com``).
+
+Table options (strings; a bad value raises an error naming the option):
+
+* ``properties``: comma-separated property names to read (default: every property the
+  properties API lists). The schema lists the same properties.
+* ``associations``: comma-separated object types whose associated record ids become
+  ``associations.<type>`` arrays. Defaults: contacts → companies,deals,tickets;
+  companies → contacts,deals,tickets; deals → contacts,companies,line_items; tickets →
+  contacts,companies,deals; line_items → deals; calls/emails/meetings/notes/tasks →
+  contacts,companies,deals,tickets; products and custom objects → none. ``""`` for none.
+* ``start_date``: ISO date or datetime (UTC when no zone); incremental reads, batch reads
+  and the delete flow ignore records last modified (archived) before it.
+* ``lookback_seconds`` (default 60): the search window of an incremental read ends at
+  read-start minus this many seconds, so records that HubSpot's search has not indexed yet
+  are read by the next run instead of being lost.
+* ``page_size`` (default 200; 1–200): records per search request; list requests use
+  ``min(page_size, 100)``.
+* ``partitions`` (default 4): id-range partitions of a batch ``spark.read``.
+* ``concurrency`` (default 2): how many partitions are expected to run at once; each
+  partition limits itself to ``0.9 × ten_second_limit / min(partitions, concurrency)``
+  requests per 10 s so that together they stay within HubSpot's budget.
+* ``max_records_per_call``: records one ``read_table`` call gathers at most (default: one
+  search page, ``page_size``); larger values make fewer, bigger micro-batch steps.
+* ``ten_second_limit`` (default 100, HubSpot Free/Starter; 190 for Pro/Enterprise): the
+  app's request budget per 10 s; the connector uses 90 % of it.
+* ``search_per_second`` (default 4, under HubSpot's 5/s): search requests per second.
+
+How tables are read:
+
+* **Batch** (``spark.read``, :class:`SupportsPartition`): the list API
+  (``GET /crm/v3/objects/{type}``, 100 per page, ordered by id, ``paging.next.after`` = the
+  next id) split into id ranges planned from the smallest id (first list page) and the
+  largest (a search sorted by ``hs_object_id`` descending). The first range starts at the
+  beginning and the last has no upper end, so records the search index does not show yet
+  are still read. If the ``after`` tokens are not numeric ids, a single partition reads the
+  whole listing. When the property list would make the query string longer than ~6,000
+  characters (HubSpot answers 414 beyond ~8k), pages are listed with ids only and the
+  properties are fetched with ``POST /crm/v3/objects/{type}/batch/read`` (100 ids a call).
+* **Incremental** (``read_table``, streaming): the search API on the modification property
+  (``lastmodifieddate`` for contacts, ``hs_lastmodifieddate`` otherwise), see
+  :mod:`sources.hubspot.incremental`. Offset ``{"cursor": <epoch ms>, "id": <int>}``.
+  ``start_offset`` ``None``/``{}`` reads everything (from ``start_date`` if set), so the
+  first stream run is a full load. Associations are fetched per page with the v4 batch
+  association read.
+* **Deletes** (``read_table_deletes``): the archived listing (``archived=true``, read to its
+  end on every call: it cannot be filtered by time and holds ~90 days), records after the
+  offset ``{"cursor": <archivedAt ms>, "id": <int>}``, with ``id``, ``archivedAt``,
+  ``updatedAt``, ``archived=true`` and ``properties=None``.
+
+Ingestion types: every CRM object (standard and custom, including calls and meetings,
+whose ``archived=true`` listing works like every other object's) is ``cdc_with_deletes``.
+``owners`` is ``cdc`` on ``updatedAt``: the owners API has no search, so every read lists
+all owners and keeps those changed after the offset; deactivated owners leave the active
+list without a dated tombstone (the archived owner listing carries no ``archivedAt``), so
+no delete flow is offered for them.
+
+Values are returned raw (HubSpot's strings); the runtime converts them to the schema
+(``number`` → ``decimal(38,18)`` exactly).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Iterator
+from urllib.parse import urlencode
+
+from pyspark.sql.types import StructType
+
+from sources.http import RateLimiter, redact_mapping
+from sources.hubspot import incremental
+from sources.hubspot.api import DEFAULT_BASE_URL, HubSpotApi, HubSpotApiError
+from sources.hubspot.incremental import ID_PROPERTY, Position, id_of, to_ms
+from sources.hubspot.schema import (
+    OWNERS,
+    OWNERS_SCHEMA,
+    STANDARD_OBJECTS,
+    STANDARD_TYPE_IDS,
+    ObjectSpec,
+    object_schema,
+)
+from sources.interface import ConnectorError, LakeflowConnect, SupportsPartition, UnknownTableError
+
+log = logging.getLogger("lakeflow.hubspot")
+
+LIST_MAX = 100
+SEARCH_MAX = 200
+BATCH_MAX = 100
+#: Above this many characters of encoded ``properties=`` the list path reads properties by batch read.
+MAX_PROPERTIES_QUERY = 6_000
+#: Above this many characters of JSON property names, search asks for ids only and batch-reads.
+MAX_SEARCH_PROPERTIES_BODY = 3_000
+
+_CRM_METADATA = {"primary_keys": ["id"], "cursor_field": "updatedAt", "ingestion_type": "cdc_with_deletes"}
+_OWNERS_METADATA = {"primary_keys": ["id"], "cursor_field": "updatedAt", "ingestion_type": "cdc"}
+
+
+# ----------------------------------------------------------------------------------------
+# options
+# ----------------------------------------------------------------------------------------
+def _raw(options: dict, name: str) -> str | None:
+    value = options.get(name)
+    if value is None:
+        value = options.get(name.lower())
+    return None if value is None else str(value)
+
+
+def _int(options: dict, name: str, default: int | None, low: int = 1, high: int | None = None) -> int | None:
+    raw = _raw(options, name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConnectorError(f"HubSpot option {name!r} must be a whole number, got {raw!r}.") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConnectorError(f"HubSpot option {name!r} must be {bounds}, got {value}.")
+    return value
+
+
+def _float(options: dict, name: str, default: float, low: float = 0.0) -> float:
+    raw = _raw(options, name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConnectorError(f"HubSpot option {name!r} must be a number, got {raw!r}.") from None
+    if not (value >= low) or math.isinf(value):
+        raise ConnectorError(f"HubSpot option {name!r} must be a finite number ≥ {low}, got {raw!r}.")
+    return value
+
+
+def _names(options: dict, name: str) -> list[str] | None:
+    raw = _raw(options, name)
+    if raw is None:
+        return None
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    bad = [n for n in names if not all(c.isalnum() or c in "_-." for c in n)]
+    if bad:
+        raise ConnectorError(f"HubSpot option {name!r} holds invalid names {bad}; give a comma-separated list.")
+    return list(dict.fromkeys(names))
+
+
+def _start_ms(options: dict) -> int | None:
+    raw = _raw(options, "start_date")
+    if raw is None or raw.strip() == "":
+        return None
+    text = raw.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise ConnectorError(
+            f"HubSpot option 'start_date' must be an ISO date or datetime (2024-01-31 or "
+            f"2024-01-31T12:00:00Z), got {raw!r}.") from None
+    return to_ms(moment.isoformat())
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    properties: list[str] | None
+    associations: list[str] | None
+    start_ms: int | None
+    lookback_ms: int
+    search_limit: int
+    list_limit: int
+    partitions: int
+    concurrency: int
+    max_records_per_call: int
+    ten_second_limit: int
+    search_per_second: int
+
+    @classmethod
+    def parse(cls, options: dict) -> "TableOptions":
+        page = _int(options, "page_size", SEARCH_MAX, 1, SEARCH_MAX)
+        return cls(
+            properties=_names(options, "properties"),
+            associations=_names(options, "associations"),
+            start_ms=_start_ms(options),
+            lookback_ms=int(_float(options, "lookback_seconds", 60.0) * 1000),
+            search_limit=page,
+            list_limit=min(page, LIST_MAX),
+            partitions=_int(options, "partitions", 4, 1, 1000),
+            concurrency=_int(options, "concurrency", 2, 1, 1000),
+            max_records_per_call=_int(options, "max_records_per_call", page, 1),
+            ten_second_limit=_int(options, "ten_second_limit", 100, 1),
+            search_per_second=_int(options, "search_per_second", 4, 1),
+        )
+
+
+@dataclass
+class _Cycle:
+    """State of one incremental read cycle of a table on this instance."""
+
+    upper: int
+    properties: list[str]
+    exhausted_at: str | None = None   # offset key at which the window was read to its end
+
+
+@dataclass
+class _Target:
+    """Association target: the column name and the objectType used in paths."""
+
+    column: str
+    object_type: str
+    aliases: set[str] = field(default_factory=set)
+
+
+def _norm(name: str) -> str:
+    return str(name).strip().lower().replace(" ", "_")
+
+
+# ----------------------------------------------------------------------------------------
+# the connector
+# ----------------------------------------------------------------------------------------
+class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
+    """Reads HubSpot CRM objects (see the module docstring for tables and options)."""
+
+    def __init__(self, options: dict[str, str]) -> None:
+        super().__init__(dict(options))
+        token = _raw(self.options, "access_token")
+        if token is None or not token.strip():
+            raise ConnectorError(
+                "HubSpot option 'access_token' is required: the access token of a HubSpot private app "
+                "(Settings → Integrations → Private apps, or Development → Legacy apps → Auth tab).")
+        self._token = token.strip()
+        base_url = (_raw(self.options, "base_url") or DEFAULT_BASE_URL).strip()
+        if not base_url.startswith(("http://", "https://")):
+            raise ConnectorError(f"HubSpot option 'base_url' must start with http:// or https://, got {base_url!r}.")
+        self.base_url = base_url.rstrip("/")
+        self._api: HubSpotApi | None = None
+        self._lock = threading.Lock()
+        self._cycles: dict[str, _Cycle] = {}
+        self._custom: dict[str, ObjectSpec] | None = None
+        self._custom_schemas: list[dict] = []
+
+    # -- plumbing ------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"HubSpotLakeflowConnect(options={redact_mapping(self.options)!r})"
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_api"] = None
+        state["_lock"] = None
+        state["_cycles"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    @property
+    def api(self) -> HubSpotApi:
+        if self._api is None:
+            self._api = HubSpotApi(self.base_url, self._token)
+        return self._api
+
+    def _opts(self, table_options: dict | None) -> TableOptions:
+        return TableOptions.parse({**self.options, **(table_options or {})})
+
+    def _budget(self, opts: TableOptions, share: int = 1) -> RateLimiter:
+        return self.api.limiter(max(1, int(0.9 * opts.ten_second_limit / max(1, share))), 10.0)
+
+    def _limiters(self, opts: TableOptions, search: bool = False, share: int = 1) -> list[RateLimiter]:
+        limiters = [self._budget(opts, share)]
+        if search:
+            limiters.append(self.api.limiter(opts.search_per_second, 1.0))
+        return limiters
+
+    # -- tables ----------------------------------------------------------------------------
+    def _load_custom(self) -> dict[str, ObjectSpec]:
+        """Custom objects by table name (fresh from GET /crm/v3/schemas)."""
+        try:
+            body = self.api.get("/crm/v3/schemas")
+        except HubSpotApiError as exc:
+            if exc.status == 403:
+                log.warning("HubSpot: no access to custom object schemas (%s); listing standard tables only", exc)
+                self._custom, self._custom_schemas = {}, []
+                return {}
+            raise
+        found: dict[str, ObjectSpec] = {}
+        schemas = [s for s in (body or {}).get("results") or [] if isinstance(s, dict) and not s.get("archived")]
+        for schema in schemas:
+            type_id = str(schema.get("objectTypeId") or "")
+            name = str(schema.get("name") or "").strip().lower()
+            if not type_id:
+                continue
+            table = name if name and name not in STANDARD_OBJECTS and name != "owners" else type_id
+            found[table] = ObjectSpec(table, type_id, "hs_lastmodifieddate", (), custom=True)
+        with self._lock:
+            self._custom, self._custom_schemas = found, schemas
+        return found
+
+    def list_tables(self) -> list[str]:
+        return [*STANDARD_OBJECTS, "owners", *sorted(self._load_custom())]
+
+    def _spec(self, table_name: str) -> ObjectSpec:
+        if table_name in STANDARD_OBJECTS:
+            return STANDARD_OBJECTS[table_name]
+        if table_name == "owners":
+            return OWNERS
+        custom = self._custom if self._custom is not None else self._load_custom()
+        if table_name not in custom:
+            custom = self._load_custom()
+        if table_name not in custom:
+            raise UnknownTableError(table_name, [*STANDARD_OBJECTS, "owners", *custom])
+        return custom[table_name]
+
+    # -- properties and associations ---------------------------------------------------------
+    def _property_types(self, spec: ObjectSpec, opts: TableOptions) -> dict[str, str]:
+        """``{name: type}`` of the properties to read (fresh from the properties API)."""
+        body = self.api.get(f"/crm/v3/properties/{spec.object_type}", limiters=self._limiters(opts))
+        types: dict[str, str] = {}
+        for definition in (body or {}).get("results") or []:
+            if isinstance(definition, dict) and definition.get("name") and not definition.get("archived"):
+                types[str(definition["name"])] = str(definition.get("type") or "string")
+        if opts.properties is not None:
+            unknown = [p for p in opts.properties if p not in types]
+            if unknown:
+                raise ConnectorError(
+                    f"HubSpot option 'properties' names properties that {spec.table} does not have: {unknown}. "
+                    f"Known properties include: {', '.join(sorted(types)[:30])}…")
+            types = {p: types[p] for p in opts.properties}
+        return types
+
+    def _association_columns(self, spec: ObjectSpec, opts: TableOptions) -> list[str]:
+        if spec.owners:
+            return []
+        names = opts.associations if opts.associations is not None else list(spec.default_associations)
+        return [_norm(n) for n in names]
+
+    def _targets(self, spec: ObjectSpec, opts: TableOptions) -> list[_Target]:
+        targets = []
+        for column in self._association_columns(spec, opts):
+            if column in STANDARD_OBJECTS:
+                target = _Target(column, STANDARD_OBJECTS[column].object_type)
+            elif column in STANDARD_TYPE_IDS.values():
+                target = _Target(column, column)
+            else:
+                try:
+                    custom = self._spec(column)
+                except UnknownTableError:
+                    raise ConnectorError(
+                        f"HubSpot option 'associations' names {column!r}, which is not an object type of this "
+                        f"portal (standard: {', '.join(STANDARD_OBJECTS)}).") from None
+                target = _Target(column, custom.object_type)
+            target.aliases = {column, _norm(target.object_type), column.replace("_", "")}
+            for schema in self._custom_schemas:
+                if schema.get("objectTypeId") == target.object_type:
+                    target.aliases |= {_norm(schema.get("fullyQualifiedName") or ""), _norm(schema.get("name") or "")}
+            targets.append(target)
+        return targets
+
+    # -- schema and metadata -----------------------------------------------------------------
+    def get_table_schema(self, table_name: str, table_options: dict[str, str]) -> StructType:
+        spec = self._spec(table_name)
+        if spec.owners:
+            return OWNERS_SCHEMA
+        opts = self._opts(table_options)
+        return object_schema(self._property_types(spec, opts), self._association_columns(spec, opts))
+
+    def read_table_metadata(self, table_name: str, table_options: dict[str, str]) -> dict:
+        spec = self._spec(table_name)
+        meta = _OWNERS_METADATA if spec.owners else _CRM_METADATA
+        return {"primary_keys": list(meta["primary_keys"]), "cursor_field": meta["cursor_field"],
+                "ingestion_type": meta["ingestion_type"]}
+
+    # -- record shaping ------------------------------------------------------------------------
+    @staticmethod
+    def _shape(record: dict, associations: dict[str, list[str]] | None) -> dict:
+        return {
+            "id": str(record.get("id")),
+            "properties": record.get("properties"),
+            "associations": associations,
+            "createdAt": record.get("createdAt"),
+            "updatedAt": record.get("updatedAt"),
+            "archived": bool(record.get("archived", False)),
+            "archivedAt": record.get("archivedAt"),
+        }
+
+    def _batch_read(self, spec: ObjectSpec, ids: list[str], properties: list[str], opts: TableOptions,
+                    share: int = 1) -> dict[str, dict]:
+        """Full records by id via POST batch/read (properties travel in the body)."""
+        out: dict[str, dict] = {}
+        for i in range(0, len(ids), BATCH_MAX):
+            chunk = ids[i:i + BATCH_MAX]
+            body = self.api.post(f"/crm/v3/objects/{spec.object_type}/batch/read",
+                                 {"properties": properties, "propertiesWithHistory": [],
+                                  "inputs": [{"id": x} for x in chunk]},
+                                 limiters=self._limiters(opts, share=share))
+            for record in (body or {}).get("results") or []:
+                out[str(record.get("id"))] = record
+        return out
+
+    def _v4_associations(self, spec: ObjectSpec, target: _Target, ids: list[str], opts: TableOptions,
+                         share: int = 1) -> dict[str, list[str]]:
+        """``{from id: [to ids]}`` via the v4 batch association read (100 ids a call)."""
+        found: dict[str, list[str]] = {}
+        for i in range(0, len(ids), BATCH_MAX):
+            chunk = ids[i:i + BATCH_MAX]
+            body = self.api.post(f"/crm/v4/associations/{spec.object_type}/{target.object_type}/batch/read",
+                                 {"inputs": [{"id": x} for x in chunk]}, limiters=self._limiters(opts, share=share))
+            for result in (body or {}).get("results") or []:
+                from_id = str((result.get("from") or {}).get("id"))
+                to_ids = [str(t.get("toObjectId")) for t in result.get("to") or [] if t.get("toObjectId") is not None]
+                after = ((result.get("paging") or {}).get("next") or {}).get("after")
+                if after:
+                    to_ids += self._more_associations(spec, target, from_id, str(after), opts, share)
+                found[from_id] = list(dict.fromkeys(to_ids))
+        return found
+
+    def _more_associations(self, spec: ObjectSpec, target: _Target, from_id: str, after: str | None,
+                           opts: TableOptions, share: int = 1) -> list[str]:
+        """The rest of one record's associations (v4 per-record listing, 500 a page)."""
+        to_ids: list[str] = []
+        while True:
+            params = {"limit": 500, **({"after": after} if after else {})}
+            body = self.api.get(f"/crm/v4/objects/{spec.object_type}/{from_id}/associations/{target.object_type}",
+                                params, limiters=self._limiters(opts, share=share)) or {}
+            to_ids += [str(t.get("toObjectId")) for t in body.get("results") or [] if t.get("toObjectId") is not None]
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return to_ids
+
+    def _attach_v4(self, spec: ObjectSpec, records: list[dict], targets: list[_Target], opts: TableOptions,
+                   share: int = 1) -> list[dict]:
+        ids = [str(r.get("id")) for r in records]
+        per_target = {t.column: self._v4_associations(spec, t, ids, opts, share) for t in targets} if ids else {}
+        out = []
+        for record in records:
+            rid = str(record.get("id"))
+            assoc = {t.column: per_target[t.column].get(rid, []) for t in targets} if targets else None
+            out.append(self._shape(record, assoc))
+        return out
+
+    # -- incremental read (search) ----------------------------------------------------------
+    def _search(self, spec: ObjectSpec, properties: list[str], opts: TableOptions):
+        path = f"/crm/v3/objects/{spec.object_type}/search"
+
+        def search(filters: list[dict], sort: str, direction: str, limit: int) -> list[dict]:
+            body = {"filterGroups": [{"filters": filters}], "sorts": [{"propertyName": sort, "direction": direction}],
+                    "properties": properties, "limit": limit}
+            result = self.api.post(path, body, limiters=self._limiters(opts, search=True))
+            return list((result or {}).get("results") or [])
+
+        return search
+
+    def _cycle(self, spec: ObjectSpec, opts: TableOptions, key: str) -> _Cycle:
+        with self._lock:
+            cycle = self._cycles.get(key)
+        if cycle is None:
+            properties = sorted(self._property_types(spec, opts))
+            upper = int(time.time() * 1000) - opts.lookback_ms
+            cycle = _Cycle(upper=upper, properties=properties)
+            with self._lock:
+                self._cycles[key] = cycle
+        return cycle
+
+    def _end_cycle(self, key: str) -> None:
+        with self._lock:
+            self._cycles.pop(key, None)
+
+    def read_table(self, table_name: str, start_offset: dict, table_options: dict[str, str]) -> tuple[Iterator[dict], dict]:
+        spec = self._spec(table_name)
+        opts = self._opts(table_options)
+        if spec.owners:
+            return self._read_owners(start_offset, opts)
+        targets = self._targets(spec, opts)
+        key = json.dumps([table_name, opts.properties, [t.column for t in targets], opts.lookback_ms])
+        unchanged = dict(start_offset) if start_offset else {}
+        position = Position.from_offset(start_offset, table_name, opts.start_ms)
+        cycle = self._cycle(spec, opts, key)
+        start_key = json.dumps(unchanged, sort_keys=True)
+        if cycle.exhausted_at == start_key:
+            # The previous call read this cycle's window to its end from exactly this offset.
+            self._end_cycle(key)
+            return iter(()), unchanged
+        wanted = sorted(set(cycle.properties) | {spec.cursor_property, ID_PROPERTY})
+        by_batch_read = len(json.dumps(wanted)) > MAX_SEARCH_PROPERTIES_BODY
+        search_props = [spec.cursor_property, ID_PROPERTY] if by_batch_read else wanted
+        search = self._search(spec, search_props, opts)
+        emitted: list[dict] = []
+        exhausted = False
+        while len(emitted) < opts.max_records_per_call:
+            result = incremental.step(search, spec.cursor_property, position, cycle.upper, opts.search_limit)
+            if result is None:
+                exhausted = True
+                break
+            emitted.extend(result.records)
+            position = result.position
+            if result.exhausted:
+                exhausted = True
+                break
+        end = unchanged if position.start else position.to_offset()
+        if not emitted and json.dumps(end, sort_keys=True) == start_key:
+            self._end_cycle(key)
+            return iter(()), unchanged
+        if exhausted:
+            cycle.exhausted_at = json.dumps(end, sort_keys=True)
+        if by_batch_read and emitted:
+            full = self._batch_read(spec, [str(r["id"]) for r in emitted], wanted, opts)
+            emitted = [full.get(str(r["id"]), r) for r in emitted]
+        return iter(self._attach_v4(spec, emitted, targets, opts)), end
+
+    # -- deletes ---------------------------------------------------------------------------------
+    def read_table_deletes(self, table_name: str, start_offset: dict, table_options: dict[str, str]) -> tuple[Iterator[dict], dict]:
+        spec = self._spec(table_name)
+        if spec.owners:
+            raise ConnectorError(
+                "HubSpot table 'owners' is ingested as 'cdc' and has no delete flow: archived owners carry no "
+                "archivedAt to read them incrementally.")
+        opts = self._opts(table_options)
+        unchanged = dict(start_offset) if start_offset else {}
+        after_key: tuple[int, int] = (-1, -1)
+        if start_offset:
+            position = Position.from_offset(start_offset, table_name, None)
+            after_key = (position.cursor, position.last_id)
+        floor = opts.start_ms if opts.start_ms is not None else -1
+        found = []
+        for record in self._list_pages(spec, {"archived": "true", "properties": ID_PROPERTY}, opts):
+            archived_ms = to_ms(record.get("archivedAt")) or to_ms(record.get("updatedAt"))
+            if archived_ms is None or archived_ms < floor:
+                continue
+            key = (archived_ms, id_of(record))
+            if key > after_key:
+                found.append((key, record))
+        if not found:
+            return iter(()), unchanged
+        found.sort(key=lambda item: item[0])
+        records = [{"id": str(r.get("id")), "properties": None, "associations": None,
+                    "createdAt": r.get("createdAt"), "updatedAt": r.get("updatedAt") or r.get("archivedAt"),
+                    "archived": True, "archivedAt": r.get("archivedAt") or r.get("updatedAt")}
+                   for _, r in found]
+        last = found[-1][0]
+        return iter(records), {"cursor": last[0], "id": last[1]}
+
+    # -- list paging -------------------------------------------------------------------------------
+    def _list_pages(self, spec: ObjectSpec, params: dict, opts: TableOptions, after: str | None = None,
+                    share: int = 1, stop_at: int | None = None) -> Iterator[dict]:
+        """Records of the list API from ``after`` on; stops when the next ``after`` (a numeric
+        id) reaches ``stop_at``."""
+        path = f"/crm/v3/objects/{spec.object_type}"
+        while True:
+            query = {"limit": opts.list_limit, **params, **({"after": after} if after else {})}
+            body = self.api.get(path, query, limiters=self._limiters(opts, share=share)) or {}
+            yield from body.get("results") or []
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+            if stop_at is not None and str(after).isdigit() and int(after) >= stop_at:
+                return
+
+    # -- owners ------------------------------------------------------------------------------------
+    def _owners(self, opts: TableOptions) -> list[dict]:
+        owners, after = [], None
+        while True:
+            params = {"limit": 100, "archived": "false", **({"after": after} if after else {})}
+            body = self.api.get("/crm/v3/owners", params, limiters=self._limiters(opts)) or {}
+            owners += body.get("results") or []
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return owners
+
+    def _read_owners(self, start_offset: Any, opts: TableOptions) -> tuple[Iterator[dict], dict]:
+        unchanged = dict(start_offset) if start_offset else {}
+        position = Position.from_offset(start_offset, "owners", opts.start_ms)
+        keyed = []
+        for owner in self._owners(opts):
+            updated = to_ms(owner.get("updatedAt"))
+            if updated is None:
+                continue
+            key = (updated, id_of(owner))
+            if position.start:
+                if updated >= position.cursor:
+                    keyed.append((key, owner))
+            elif key > (position.cursor, position.last_id):
+                keyed.append((key, owner))
+        if not keyed:
+            return iter(()), unchanged
+        keyed.sort(key=lambda item: item[0])
+        last = keyed[-1][0]
+        return iter([o for _, o in keyed]), {"cursor": last[0], "id": last[1]}
+
+    # -- partitions (spark.read) ---------------------------------------------------------------
+    def get_partitions(self, table_name: str, table_options: dict[str, str]) -> list[dict]:
+        spec = self._spec(table_name)
+        opts = self._opts(table_options)
+        whole = [{"start": None, "end": None}]
+        if spec.owners or opts.partitions <= 1:
+            return whole
+        first = self.api.get(f"/crm/v3/objects/{spec.object_type}",
+                             {"limit": 1, "properties": ID_PROPERTY}, limiters=self._limiters(opts)) or {}
+        results = first.get("results") or []
+        after = str(((first.get("paging") or {}).get("next") or {}).get("after") or "")
+        if not results or not after:
+            return whole
+        low = id_of(results[0])
+        if not after.isdigit() or int(after) <= low:
+            log.info("HubSpot %s: list 'after' tokens are not ids (%r); reading in one partition", table_name, after)
+            return whole
+        top = self._search(spec, [ID_PROPERTY], opts)([], ID_PROPERTY, "DESCENDING", 1)
+        if not top:
+            return whole
+        high = id_of(top[0])
+        if high <= low:
+            return whole
+        step = math.ceil((high - low + 1) / opts.partitions)
+        bounds = [low + k * step for k in range(1, opts.partitions) if low + k * step <= high]
+        starts = [None, *bounds]
+        ends = [*bounds, None]
+        return [{"start": s, "end": e} for s, e in zip(starts, ends)]
+
+    def read_partition(self, table_name: str, partition: dict, table_options: dict[str, str]) -> Iterator[dict]:
+        spec = self._spec(table_name)
+        opts = self._opts(table_options)
+        try:
+            start = partition.get("start")
+            end = partition.get("end")
+            start = None if start is None else int(start)
+            end = None if end is None else int(end)
+        except (AttributeError, TypeError, ValueError):
+            raise ConnectorError(f"Invalid HubSpot partition {partition!r}; expected {{'start': int|None, 'end': int|None}}.") from None
+        if spec.owners:
+            return iter(self._owners(opts))
+        return self._read_range(spec, start, end, opts)
+
+    def _read_range(self, spec: ObjectSpec, start: int | None, end: int | None, opts: TableOptions) -> Iterator[dict]:
+        share = min(opts.partitions, opts.concurrency)
+        properties = sorted(self._property_types(spec, opts))
+        targets = self._targets(spec, opts)
+        joined = ",".join(properties)
+        by_batch_read = len(urlencode({"properties": joined})) > MAX_PROPERTIES_QUERY
+        params: dict[str, Any] = {"archived": "false",
+                                  "properties": ID_PROPERTY if by_batch_read else joined}
+        if targets:
+            params["associations"] = ",".join(t.object_type for t in targets)
+        after = None if start is None else str(max(start - 1, 0))
+        floor = opts.start_ms
+
+        def pages() -> Iterator[dict]:
+            page: list[dict] = []
+            for record in self._list_pages(spec, params, opts, after=after, share=share, stop_at=end):
+                rid = id_of(record)
+                if (start is not None and rid < start) or (end is not None and rid >= end):
+                    continue
+                page.append(record)
+                if len(page) >= opts.list_limit:
+                    yield from self._finish_list_page(spec, page, properties, targets, opts, by_batch_read, share, floor)
+                    page = []
+            if page:
+                yield from self._finish_list_page(spec, page, properties, targets, opts, by_batch_read, share, floor)
+
+        return pages()
+
+    def _finish_list_page(self, spec: ObjectSpec, page: list[dict], properties: list[str], targets: list[_Target],
+                          opts: TableOptions, by_batch_read: bool, share: int, floor: int | None) -> list[dict]:
+        if by_batch_read:
+            full = self._batch_read(spec, [str(r["id"]) for r in page], properties, opts, share)
+            merged = []
+            for r in page:
+                record = full.get(str(r["id"]))
+                if record is not None:   # archived meanwhile: the delete flow reports it
+                    merged.append({**record, "associations": r.get("associations")})
+            page = merged
+        out = []
+        for record in page:
+            if floor is not None and (to_ms(record.get("updatedAt")) or 0) < floor:
+                continue
+            assoc = None
+            if targets:
+                blocks = {_norm(k): v for k, v in (record.get("associations") or {}).items()}
+                assoc = {}
+                for target in targets:
+                    block = next((blocks[a] for a in target.aliases if a in blocks), None) or {}
+                    ids = [str(x.get("id")) for x in block.get("results") or [] if x.get("id") is not None]
+                    after = ((block.get("paging") or {}).get("next") or {}).get("after")
+                    if after:
+                        ids += self._more_associations(spec, target, str(record["id"]), None, opts, share)
+                    assoc[target.column] = list(dict.fromkeys(ids))
+            out.append(self._shape(record, assoc))
+        return out

@@ -643,3 +643,31 @@ def test_official_hubspot_client_works_unchanged(seeded):
         "properties": [{"name": "model", "label": "Model", "type": "string", "fieldType": "text"}]})
     assert schema.fully_qualified_name.endswith("_vehicles")
     assert "vehicles" in {s.name for s in client.crm.schemas.core_api.get_all().results}
+
+
+def test_more_than_10000_sharing_a_timestamp_can_be_read_by_reanchoring_on_id(api, sb):
+    """The pattern FIELD_NOTES recommends: page by hs_object_id within one timestamp."""
+    ids = set(sb.seed_burst("deals", 12_000, T0))
+    seen, anchor = [], "0"
+    while True:
+        body = {"filterGroups": [{"filters": [
+                    {"propertyName": "hs_lastmodifieddate", "operator": "EQ", "value": str(T0)},
+                    {"propertyName": "hs_object_id", "operator": "GT", "value": anchor}]}],
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}], "limit": 200}
+        page = api.search("deals", body).json()
+        if not page["results"]:
+            break
+        seen += [r["id"] for r in page["results"]]
+        anchor = page["results"][-1]["id"]
+    assert len(seen) == len(set(seen)) == 12_000 and set(seen) == ids
+
+
+def test_concurrent_writes_get_unique_ids(sb):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(i):
+        return Api(sb).post("/crm/v3/objects/tickets", {"properties": {"subject": f"t{i}"}}).json()["id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(create, range(40)))
+    assert len(set(ids)) == 40 and sb.record_count("tickets") == 60

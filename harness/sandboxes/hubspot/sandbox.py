@@ -92,6 +92,37 @@ class _Store:
         self.index_version = 0
         self.pending: list[tuple[float, int, int, Any]] = []             # heap: (visible_at, seq, id, snapshot)
         self.cache: dict[str, tuple[int, list[int]]] = {}
+        # property name -> (type, {id: comparable key}) for indexed records; built lazily the
+        # first time a search filters or sorts on the property, then kept up to date.
+        self.columns: dict[str, tuple[str, dict[int, Any]]] = {}
+
+    def set_index(self, rid: int, snapshot: tuple[dict[str, str], int, int] | None) -> None:
+        if snapshot is None:
+            self.index.pop(rid, None)
+            for _, col in self.columns.values():
+                col.pop(rid, None)
+            return
+        self.index[rid] = snapshot
+        props = snapshot[0]
+        for name, (kind, col) in self.columns.items():
+            key = sort_key(kind, props.get(name))
+            if key is None:
+                col.pop(rid, None)
+            else:
+                col[rid] = key
+
+    def column(self, name: str) -> dict[int, Any]:
+        kind = self.obj.properties[name]["type"]
+        entry = self.columns.get(name)
+        if entry is None or entry[0] != kind:
+            col = {}
+            for rid, (props, _, _) in self.index.items():
+                key = sort_key(kind, props.get(name))
+                if key is not None:
+                    col[rid] = key
+            entry = (kind, col)
+            self.columns[name] = entry
+        return entry[1]
 
 
 def _error(status: int, message: str, category: str, **extra: Any) -> Response:
@@ -170,6 +201,10 @@ class HubSpotSandbox(SandboxServer):
     # =====================================================================================
     def start(self) -> "HubSpotSandbox":
         super().start()
+        try:
+            self._httpd.socket.listen(128)   # the default backlog (5) drops bursts of connections
+        except OSError:
+            pass
         base = self._httpd.RequestHandlerClass
         sandbox = self
 
@@ -458,10 +493,7 @@ class HubSpotSandbox(SandboxServer):
     def _index_put(self, store: _Store, rec: _Record, immediate: bool = False) -> None:
         snapshot = None if rec.archived else (rec.props, rec.created, rec.updated)
         if immediate or (self.search_index_delay <= 0 and not store.pending):
-            if snapshot is None:
-                store.index.pop(rec.id, None)
-            else:
-                store.index[rec.id] = snapshot
+            store.set_index(rec.id, snapshot)
             store.index_version += 1
             return
         self._seq += 1
@@ -473,10 +505,7 @@ class HubSpotSandbox(SandboxServer):
         changed = False
         while store.pending and store.pending[0][0] <= now:
             _, _, rid, snapshot = heapq.heappop(store.pending)
-            if snapshot is None:
-                store.index.pop(rid, None)
-            else:
-                store.index[rid] = snapshot
+            store.set_index(rid, snapshot)
             changed = True
         if changed:
             store.index_version += 1
@@ -492,10 +521,7 @@ class HubSpotSandbox(SandboxServer):
             for store in self._stores.values():
                 while store.pending:
                     _, _, rid, snapshot = heapq.heappop(store.pending)
-                    if snapshot is None:
-                        store.index.pop(rid, None)
-                    else:
-                        store.index[rid] = snapshot
+                    store.set_index(rid, snapshot)
                 store.index_version += 1
 
     def _derive(self, obj: ObjectType, props: dict[str, str]) -> None:
@@ -1053,89 +1079,105 @@ class HubSpotSandbox(SandboxServer):
 
     def _search_ids(self, store: _Store, groups: list[list[dict]], sort: tuple[str, bool] | None,
                     query: Any) -> list[int]:
+        """Ids of the search-visible records matching the query, in result order. Cached per
+        query until the index changes; per-property typed values are kept in columns, so
+        re-anchored queries (new filter values every page) stay cheap."""
         self._apply_pending(store)
         key = json.dumps([groups, sort, query], sort_keys=True, default=str)
         hit = store.cache.get(key)
         if hit is not None and hit[0] == store.index_version:
             return hit[1]
         obj = store.obj
-        predicates = [[self._compile(obj, f) for f in g] for g in groups]
-        groups_nonempty = [g for g in predicates if g]
+        predicates = [[self._compile(store, f) for f in g] for g in groups]
+        predicates = [g for g in predicates if g]
         text = str(query).strip().lower() if query else ""
-        searchable = [n for n in obj.properties if obj.properties[n]["type"] in ("string", "phone_number")
-                      or n in ("email", "name", "domain")]
-        matched: list[tuple[int, dict[str, str]]] = []
-        for rid, (props, _c, _u) in store.index.items():
-            if groups_nonempty and not any(all(p(props) for p in g) for g in groups_nonempty):
+        searchable = [n for n in obj.properties if obj.properties[n]["type"] in ("string", "phone_number")]
+        index = store.index
+        matched: list[int] = []
+        for rid in index:
+            if predicates and not any(all(p(rid) for p in g) for g in predicates):
                 continue
-            if text and not any(text in (props.get(n) or "").lower() for n in searchable):
-                continue
-            matched.append((rid, props))
-        matched.sort(key=lambda item: item[0])
+            if text:
+                props = index[rid][0]
+                if not any(text in (props.get(n) or "").lower() for n in searchable):
+                    continue
+            matched.append(rid)
+        matched.sort()
         if sort is not None:
             name, desc = sort
-            kind = obj.properties[name]["type"]
-            keyed = [(sort_key(kind, props.get(name)), rid) for rid, props in matched]
-            present = [(k, rid) for k, rid in keyed if k is not None]
-            missing = [rid for k, rid in keyed if k is None]
-            present.sort(key=lambda item: item[0], reverse=desc)   # stable: ties keep id order
-            ids = [rid for _, rid in present] + missing
+            col = store.column(name)
+            present = [rid for rid in matched if rid in col]
+            missing = [rid for rid in matched if rid not in col]
+            present.sort(key=col.__getitem__, reverse=desc)   # stable: ties keep id order
+            ids = present + missing
         else:
-            ids = [rid for rid, _ in matched]
+            ids = matched
         if len(store.cache) > 256:
             store.cache.clear()
         store.cache[key] = (store.index_version, ids)
         return ids
 
-    def _compile(self, obj: ObjectType, f: dict[str, Any]) -> Callable[[dict[str, str]], bool]:
+    def _compile(self, store: _Store, f: dict[str, Any]) -> Callable[[int], bool]:
+        """A predicate over record ids for one filter."""
         name = f["propertyName"]
-        definition = obj.properties[name]
-        kind = definition["type"]
+        kind = store.obj.properties[name]["type"]
         op = f["operator"]
+        col = store.column(name)
+        get = col.get
 
         def key(v: Any):
             return sort_key(kind, v)
 
         if op == "HAS_PROPERTY":
-            return lambda p: p.get(name) not in (None, "")
+            return lambda rid: rid in col
         if op == "NOT_HAS_PROPERTY":
-            return lambda p: p.get(name) in (None, "")
+            return lambda rid: rid not in col
         if op in ("IN", "NOT_IN"):
             wanted = {key(v) for v in f.get("values") or []}
             wanted.discard(None)
             if op == "IN":
-                return lambda p: key(p.get(name)) in wanted
-            return lambda p: key(p.get(name)) not in wanted
+                return lambda rid: get(rid) in wanted
+            return lambda rid: get(rid) not in wanted
         if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
             pattern = str(f.get("value")).lower()
+            wildcard = "*" in pattern or "?" in pattern
+            index = store.index
 
-            def contains(p: dict[str, str]) -> bool:
-                value = (p.get(name) or "").lower()
+            def contains(rid: int) -> bool:
+                value = (index[rid][0].get(name) or "").lower()
                 if not value:
                     return False
                 tokens = [value] + re.findall(r"[\w@.+-]+", value) + re.findall(r"\w+", value)
-                if "*" in pattern or "?" in pattern:
+                if wildcard:
                     return any(fnmatch.fnmatchcase(t, pattern) for t in tokens)
                 return pattern in tokens
 
             if op == "CONTAINS_TOKEN":
                 return contains
-            return lambda p: not contains(p)
+            return lambda rid: not contains(rid)
         low = key(f.get("value"))
         if op == "EQ":
-            return lambda p: low is not None and key(p.get(name)) == low
+            return lambda rid: low is not None and get(rid) == low
         if op == "NEQ":
-            return lambda p: key(p.get(name)) != low
+            return lambda rid: get(rid) != low
         if low is None:
-            return lambda p: False
+            return lambda rid: False
         if op == "BETWEEN":
             high = key(f.get("highValue"))
             if high is None:
-                return lambda p: False
-            return lambda p: (lambda v: v is not None and low <= v <= high)(key(p.get(name)))
-        compare = {"GT": lambda v: v > low, "GTE": lambda v: v >= low,
-                   "LT": lambda v: v < low, "LTE": lambda v: v <= low}[op]
-        return lambda p: (lambda v: v is not None and compare(v))(key(p.get(name)))
+                return lambda rid: False
+
+            def between(rid: int) -> bool:
+                v = get(rid)
+                return v is not None and low <= v <= high
+            return between
+        if op == "GT":
+            return lambda rid: (v := get(rid)) is not None and v > low
+        if op == "GTE":
+            return lambda rid: (v := get(rid)) is not None and v >= low
+        if op == "LT":
+            return lambda rid: (v := get(rid)) is not None and v < low
+        return lambda rid: (v := get(rid)) is not None and v <= low
 
     # =====================================================================================
     # properties API
@@ -1247,6 +1289,7 @@ class HubSpotSandbox(SandboxServer):
 
     def _invalidate_caches(self, obj: ObjectType) -> None:
         self._stores[obj.name].cache.clear()
+        self._stores[obj.name].columns.clear()
 
     # =====================================================================================
     # schemas (custom objects)
@@ -1748,7 +1791,7 @@ class HubSpotSandbox(SandboxServer):
                 store.records[rid] = rec
                 store.ids.append(rid)
                 if immediate:
-                    store.index[rid] = (props, ts, ts)
+                    store.set_index(rid, (props, ts, ts))
                 else:
                     self._index_put(store, rec)
                 out.append(str(rid))

@@ -24,8 +24,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import uuid
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 from pyspark.sql.types import ArrayType, MapType, StructType

@@ -24,13 +24,11 @@ from __future__ import annotations
 import argparse
 import copy
 import random
-import threading
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from http.server import ThreadingHTTPServer
 from typing import Any
 
-from harness.sandboxes.server import Request, Response, SandboxError, SandboxServer, _make_handler, route
+from harness.sandboxes.server import Request, Response, SandboxError, SandboxServer, route
 
 UTC = timezone.utc
 PLUS2 = timezone(timedelta(hours=2))
@@ -153,22 +151,6 @@ class ExampleSandbox(SandboxServer):
 
     def connection_options(self) -> dict[str, str]:
         return {"base_url": self.url, "access_token": self.token}
-
-    def start(self) -> "ExampleSandbox":
-        """As :meth:`SandboxServer.start`, with two latency fixes: TCP_NODELAY (the base
-        handler writes headers and body separately, so without it every response waits
-        ~40 ms for a delayed ACK) and a 50 ms shutdown poll (``stop()`` returns at once
-        instead of after up to 0.5 s)."""
-        handler = _make_handler(self)
-        handler.disable_nagle_algorithm = True
-        self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"{self.name}-sandbox", daemon=True)
-        self._thread.start()
-        return self
 
     # ================================================================ seeded data
     def _seed_data(self, event_count: int) -> None:

@@ -128,10 +128,13 @@ class SandboxServer:
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> "SandboxServer":
         handler = _make_handler(self)
-        self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
+        self._httpd = _LoopbackServer((self.host, self.port), handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"{self.name}-sandbox", daemon=True)
+        # A 50 ms shutdown poll: stop() returns at once rather than after up to 0.5 s.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"{self.name}-sandbox", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -262,9 +265,18 @@ class SandboxError(Exception):
         self.response = response
 
 
+class _LoopbackServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default listen backlog (5) drops bursts of connections from parallel readers.
+    request_queue_size = 128
+
+
 def _make_handler(server: SandboxServer):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes; without TCP_NODELAY every response
+        # would wait ~40 ms for the client's delayed ACK.
+        disable_nagle_algorithm = True
 
         def log_message(self, format, *args):  # quiet: tests read counters, not logs
             pass

@@ -384,7 +384,59 @@ def _all_plain_number(values: list) -> bool:
     return all(v is None or type(v) in (int, float) for v in values)
 
 
+_ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
+_TRUE_FALSE = pa.array(["true", "false"])
+
+
+def _blank_to_null(arr: pa.Array) -> pa.Array:
+    if arr.null_count == len(arr):
+        return arr
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+
+
+def _from_strings(column: ColumnFn, vectorized: Callable[[pa.Array], pa.Array]) -> ColumnFn:
+    """Give ``column`` a second entry point, ``column.from_strings(string_array)``: one
+    vectorized conversion of an Arrow string array, falling back to the exact per-value
+    path (which also names a bad value) when the cast does not take the column whole."""
+
+    def from_strings(arr: pa.Array) -> pa.Array:
+        try:
+            return vectorized(_blank_to_null(arr))
+        except _ARROW_ERRORS:
+            return column(arr.to_pylist())
+
+    column.from_strings = from_strings
+    return column
+
+
+def _bools_from_strings(arr: pa.Array) -> pa.Array:
+    lowered = pc.utf8_lower(arr)
+    valid = pc.or_kleene(pc.is_null(lowered), pc.is_in(lowered, value_set=_TRUE_FALSE))
+    if not pc.all(valid).as_py():
+        raise pa.ArrowInvalid("not true/false")
+    return pc.equal(lowered, "true")
+
+
+def _dates_from_strings(arr: pa.Array) -> pa.Array:
+    return pc.cast(pc.strptime(arr, format="%Y-%m-%d", unit="s"), pa.date32())
+
+
 def _compile(data_type: DataType, arrow_type: pa.DataType, path: str, nullable: bool) -> ColumnFn:
+    column = _compile_column(data_type, arrow_type, path, nullable)
+    if not nullable or getattr(column, "from_strings", None) is not None:
+        return column
+    if isinstance(data_type, StringType):
+        column.from_strings = lambda arr: arr
+    elif isinstance(data_type, (LongType, IntegerType, ShortType, ByteType, DoubleType, FloatType, DecimalType, TimestampType)):
+        _from_strings(column, lambda arr: pc.cast(arr, arrow_type))
+    elif isinstance(data_type, BooleanType):
+        _from_strings(column, _bools_from_strings)
+    elif isinstance(data_type, DateType):
+        _from_strings(column, _dates_from_strings)
+    return column
+
+
+def _compile_column(data_type: DataType, arrow_type: pa.DataType, path: str, nullable: bool) -> ColumnFn:
     if isinstance(data_type, StringType):
         def strings(values: list) -> pa.Array:
             if _all_str(values):
@@ -515,7 +567,22 @@ def _compile_struct(data_type: StructType, arrow_type: pa.StructType, path: str,
             child_arrays, fields=fields, mask=pa.array(mask, type=pa.bool_()) if any(mask) else None
         )
 
-    return convert
+    if not nullable or not all(getattr(child, "from_strings", None) for child in children):
+        return convert
+
+    # Fast path for objects whose values are all strings (HubSpot's ``properties``): Arrow
+    # parses the dicts in C++ into a struct of strings, then each child converts vectorized.
+    raw_type = pa.struct([pa.field(name, pa.string()) for name in names])
+
+    def convert_strings(values: list) -> pa.Array:
+        try:
+            raw = pa.array(values, type=raw_type)
+        except _ARROW_ERRORS:
+            return convert(values)
+        child_arrays = [child.from_strings(raw.field(i)) for i, child in enumerate(children)]
+        return pa.StructArray.from_arrays(child_arrays, fields=fields, mask=raw.is_null() if raw.null_count else None)
+
+    return convert_strings
 
 
 def _offsets(sizes: Iterable[int]) -> pa.Array:

@@ -154,3 +154,49 @@ def test_batches_split_and_reject_non_dicts():
     with pytest.raises(ConversionError, match="dict records"):
         list(conv.batches([("a",)]))
     assert isinstance(batches[0], pa.RecordBatch)
+
+
+def _props_converter():
+    props = StructType([
+        StructField("amount", DecimalType(38, 18)), StructField("closed", BooleanType()),
+        StructField("closedate", TimestampType()), StructField("birthday", DateType()),
+        StructField("count", LongType()), StructField("name", StringType()),
+    ])
+    schema = StructType([StructField("id", StringType()), StructField("properties", props)])
+    return ArrowConverter(schema, table_name="deals", primary_keys=["id"])
+
+
+def test_string_valued_objects_take_the_fast_path_with_the_same_results():
+    conv = _props_converter()
+    records = [
+        {"id": "1", "properties": {"amount": "1234.5678", "closed": "true", "closedate": "2024-03-05T10:11:12.345Z",
+                                   "birthday": "1990-01-02", "count": "12", "name": "", "extra": "ignored"}},
+        {"id": "2", "properties": {"amount": "", "closed": "FALSE", "closedate": "", "birthday": "", "count": "", "name": None}},
+        {"id": "3", "properties": None},
+        {"id": "4", "properties": {}},
+    ]
+    rows = conv.convert(records).to_pylist()
+    assert rows[0]["properties"] == {
+        "amount": Decimal("1234.5678"), "closed": True,
+        "closedate": datetime(2024, 3, 5, 10, 11, 12, 345000, tzinfo=timezone.utc),
+        "birthday": date(1990, 1, 2), "count": 12, "name": "",
+    }
+    assert rows[1]["properties"] == {"amount": None, "closed": False, "closedate": None, "birthday": None, "count": None, "name": None}
+    assert rows[2]["properties"] is None
+    assert rows[3]["properties"] == dict.fromkeys(["amount", "closed", "closedate", "birthday", "count", "name"])
+
+
+def test_fast_path_falls_back_for_mixed_encodings_and_reports_bad_values():
+    conv = _props_converter()
+    # zone-less timestamps and epoch millis as strings are not Arrow casts: the exact path takes them
+    rows = conv.convert([{"id": "1", "properties": {"closedate": "2024-03-05T10:11:12"}},
+                         {"id": "2", "properties": {"closedate": "1709633472345"}}]).to_pylist()
+    assert rows[0]["properties"]["closedate"] == datetime(2024, 3, 5, 10, 11, 12, tzinfo=timezone.utc)
+    assert rows[1]["properties"]["closedate"].year == 2024
+    with pytest.raises(ConversionError) as info:
+        conv.convert([{"id": "1", "properties": {"closed": "true"}}, {"id": "9", "properties": {"closed": "yes"}}])
+    assert "'properties.closed'" in str(info.value) and "{'id': '9'}" in str(info.value)
+    with pytest.raises(ConversionError, match="fraction"):
+        conv.convert([{"id": "5", "properties": {"count": "2.5"}}])
+    with pytest.raises(ConversionError, match="not an object"):
+        conv.convert([{"id": "6", "properties": "oops"}])

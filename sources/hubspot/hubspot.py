@@ -29,8 +29,10 @@ Table options (strings; a bad value raises an error naming the option):
   ``min(page_size, 100)``.
 * ``partitions`` (default 4): id-range partitions of a batch ``spark.read``.
 * ``concurrency`` (default 2): how many partitions are expected to run at once; each
-  partition limits itself to ``0.9 × ten_second_limit / min(partitions, concurrency)``
-  requests per 10 s so that together they stay within HubSpot's budget.
+  partition limits itself to ``0.9 × ten_second_limit / min(<planned partitions>,
+  concurrency)`` requests per 10 s so that together they stay within HubSpot's budget
+  (a 429 is retried anyway). Descriptors are ``{"start": id|None, "end": id|None,
+  "share": n}`` meaning ``start ≤ id < end``.
 * ``max_records_per_call``: records one ``read_table`` call gathers at most (default: one
   search page, ``page_size``); larger values make fewer, bigger micro-batch steps.
 * ``ten_second_limit`` (default 100, HubSpot Free/Starter; 190 for Pro/Enterprise): the
@@ -331,9 +333,9 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
         return custom[table_name]
 
     # -- properties and associations ---------------------------------------------------------
-    def _property_types(self, spec: ObjectSpec, opts: TableOptions) -> dict[str, str]:
+    def _property_types(self, spec: ObjectSpec, opts: TableOptions, share: int = 1) -> dict[str, str]:
         """``{name: type}`` of the properties to read (fresh from the properties API)."""
-        body = self.api.get(f"/crm/v3/properties/{spec.object_type}", limiters=self._limiters(opts))
+        body = self.api.get(f"/crm/v3/properties/{spec.object_type}", limiters=self._limiters(opts, share=share))
         types: dict[str, str] = {}
         for definition in (body or {}).get("results") or []:
             if isinstance(definition, dict) and definition.get("name") and not definition.get("archived"):
@@ -523,7 +525,8 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
             cycle.exhausted_at = json.dumps(end, sort_keys=True)
         if by_batch_read and emitted:
             full = self._batch_read(spec, [str(r["id"]) for r in emitted], wanted, opts)
-            emitted = [full.get(str(r["id"]), r) for r in emitted]
+            # A record archived since the search is left to the delete flow.
+            emitted = [full[str(r["id"])] for r in emitted if str(r["id"]) in full]
         return iter(self._attach_v4(spec, emitted, targets, opts)), end
 
     # -- deletes ---------------------------------------------------------------------------------
@@ -575,11 +578,11 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
                 return
 
     # -- owners ------------------------------------------------------------------------------------
-    def _owners(self, opts: TableOptions) -> list[dict]:
+    def _owners(self, opts: TableOptions, share: int = 1) -> list[dict]:
         owners, after = [], None
         while True:
             params = {"limit": 100, "archived": "false", **({"after": after} if after else {})}
-            body = self.api.get("/crm/v3/owners", params, limiters=self._limiters(opts)) or {}
+            body = self.api.get("/crm/v3/owners", params, limiters=self._limiters(opts, share=share)) or {}
             owners += body.get("results") or []
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after:
@@ -609,7 +612,9 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
     def get_partitions(self, table_name: str, table_options: dict[str, str]) -> list[dict]:
         spec = self._spec(table_name)
         opts = self._opts(table_options)
-        whole = [{"start": None, "end": None}]
+        whole = [{"start": None, "end": None, "share": 1}]
+        if not spec.owners:
+            self._targets(spec, opts)   # validate the associations option on the driver
         if spec.owners or opts.partitions <= 1:
             return whole
         first = self.api.get(f"/crm/v3/objects/{spec.object_type}",
@@ -632,7 +637,9 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
         bounds = [low + k * step for k in range(1, opts.partitions) if low + k * step <= high]
         starts = [None, *bounds]
         ends = [*bounds, None]
-        return [{"start": s, "end": e} for s, e in zip(starts, ends)]
+        # share: how many partitions may run at once, so each takes its part of the budget
+        share = min(len(starts), opts.concurrency)
+        return [{"start": s, "end": e, "share": share} for s, e in zip(starts, ends)]
 
     def read_partition(self, table_name: str, partition: dict, table_options: dict[str, str]) -> Iterator[dict]:
         spec = self._spec(table_name)
@@ -646,11 +653,15 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
             raise ConnectorError(f"Invalid HubSpot partition {partition!r}; expected {{'start': int|None, 'end': int|None}}.") from None
         if spec.owners:
             return iter(self._owners(opts))
-        return self._read_range(spec, start, end, opts)
+        try:
+            share = int(partition.get("share") or min(opts.partitions, opts.concurrency))
+        except (TypeError, ValueError):
+            share = min(opts.partitions, opts.concurrency)
+        return self._read_range(spec, start, end, opts, max(1, share))
 
-    def _read_range(self, spec: ObjectSpec, start: int | None, end: int | None, opts: TableOptions) -> Iterator[dict]:
-        share = min(opts.partitions, opts.concurrency)
-        properties = sorted(self._property_types(spec, opts))
+    def _read_range(self, spec: ObjectSpec, start: int | None, end: int | None, opts: TableOptions,
+                    share: int = 1) -> Iterator[dict]:
+        properties = sorted(self._property_types(spec, opts, share))
         targets = self._targets(spec, opts)
         joined = ",".join(properties)
         by_batch_read = len(urlencode({"properties": joined})) > MAX_PROPERTIES_QUERY

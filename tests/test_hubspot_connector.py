@@ -499,3 +499,46 @@ def test_offsets_are_json_and_repr_hides_the_token(sandbox):
     _, offset = connector.read_table("contacts", None, _options(sandbox))
     assert json.loads(json.dumps(offset)) == offset and set(offset) == {"cursor", "id"}
     assert sandbox.token not in repr(connector)
+
+
+# ---------------------------------------------------------------------------------------------
+# the step algorithm alone, with a search that orders timestamp ties arbitrarily
+# ---------------------------------------------------------------------------------------------
+def test_step_algorithm_with_arbitrary_tie_order():
+    import random
+
+    from sources.hubspot import incremental
+
+    rng = random.Random(7)
+    # 2,500 records over 6 timestamps: ties far larger than a page, plus singletons
+    stamps = [1000, 1000, 1000, 2000, 3000, 3000] * 400 + [1500] * 100
+    records = [{"id": str(10_000 + i), "properties": {"m": str(ts)}} for i, ts in enumerate(stamps)]
+    calls = []
+
+    def search(filters, sort, direction, limit):
+        calls.append(filters)
+        def ok(r):
+            for f in filters:
+                v = int(r["properties"]["m"]) if f["propertyName"] == "m" else int(r["id"])
+                target = int(f["value"])
+                if not {"EQ": v == target, "GT": v > target, "GTE": v >= target, "LTE": v <= target}[f["operator"]]:
+                    return False
+            return True
+        hits = [r for r in records if ok(r)]
+        rng.shuffle(hits)
+        key = (lambda r: int(r["id"])) if sort == "hs_object_id" else (lambda r: int(r["properties"]["m"]))
+        hits.sort(key=key)   # stable sort over a shuffled list: ties in random order
+        return hits[:limit]
+
+    position = incremental.Position(0, 0, True)
+    seen: list[str] = []
+    for _ in range(1_000):
+        result = incremental.step(search, "m", position, upper=2500, limit=200)
+        if result is None:
+            break
+        seen += [r["id"] for r in result.records]
+        assert result.position != position
+        position = result.position
+    expected = {r["id"] for r in records if int(r["properties"]["m"]) <= 2500}
+    assert len(seen) == len(set(seen)) and set(seen) == expected
+    assert position.to_offset() == {"cursor": 2000, "id": max(int(r["id"]) for r in records if r["properties"]["m"] == "2000")}

@@ -433,7 +433,25 @@ def _compile(data_type: DataType, arrow_type: pa.DataType, path: str, nullable: 
         _from_strings(column, _bools_from_strings)
     elif isinstance(data_type, DateType):
         _from_strings(column, _dates_from_strings)
-    return column
+    else:
+        return column
+    return _strings_first(column)
+
+
+def _strings_first(column: ColumnFn) -> ColumnFn:
+    """Columns of strings (the common case for stringly-typed APIs) go straight to the
+    vectorized path: Arrow checks they are all strings in C, no Python pass over them."""
+    from_strings = column.from_strings
+
+    def convert(values: list) -> pa.Array:
+        try:
+            arr = pa.array(values, type=pa.string())
+        except _ARROW_ERRORS:
+            return column(values)
+        return from_strings(arr)
+
+    convert.from_strings = from_strings
+    return convert
 
 
 def _compile_column(data_type: DataType, arrow_type: pa.DataType, path: str, nullable: bool) -> ColumnFn:
@@ -483,7 +501,13 @@ def _compile_column(data_type: DataType, arrow_type: pa.DataType, path: str, nul
         return _vectorized(arrow_type, exact, _all_str) if nullable else exact
 
     if isinstance(data_type, BooleanType):
-        return _per_value(_to_bool, arrow_type, path, nullable)
+        exact = _per_value(_to_bool, arrow_type, path, nullable)
+
+        def booleans(values: list) -> pa.Array:
+            if all(v is None or v is True or v is False for v in values):
+                return pa.array(values, type=pa.bool_())
+            return exact(values)
+        return booleans if nullable else exact
 
     if isinstance(data_type, TimestampType):
         exact = _per_value(_to_timestamp_micros, pa.int64(), path, nullable)

@@ -20,8 +20,13 @@ def _print(message: str) -> None:
     print(message, flush=True)
 
 
+#: Records per object the demo seeds when --seed is not given (the example seeds itself).
+_DEMO_SEED = {"hubspot": 200}
+
+
 def _sandbox_kwargs(source: str, token: str | None, seed: int | None, port: int = 0) -> dict:
     kwargs: dict = {"port": port}
+    seed = _DEMO_SEED.get(source) if seed is None else seed
     if token:
         kwargs["token"] = token
     if seed is not None:

@@ -349,25 +349,19 @@ def _nulls_for_blank(values: list) -> list:
     return [None if (v is None or v == "" or v is _ABSENT_PARENT) else v for v in values]
 
 
-def _vectorized(
-    cast_target: pa.DataType,
-    fallback: ColumnFn,
-    accepts: Callable[[list], bool],
-    *,
-    via_string: bool = True,
-) -> ColumnFn:
-    """Try one Arrow cast of the whole column; fall back to the exact per-value path when
-    the column holds values the cast does not take (or takes differently)."""
+def _native_first(arrow_type: pa.DataType, exact: ColumnFn, accepts: Callable[[list], bool]) -> ColumnFn:
+    """Values that are already native numbers of the column's kind go to Arrow directly;
+    anything else takes the exact per-value path. (``accepts`` must exclude values Arrow
+    would coerce lossily, e.g. floats for an integer column.)"""
 
     def convert(values: list) -> pa.Array:
         cleaned = _nulls_for_blank(values)
         if accepts(cleaned):
             try:
-                source = pa.array(cleaned, type=pa.string() if via_string else None)
-                return pc.cast(source, cast_target, safe=True)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+                return pa.array(cleaned, type=arrow_type)
+            except _ARROW_ERRORS:
                 pass
-        return fallback(cleaned)
+        return exact(cleaned)
 
     return convert
 
@@ -467,38 +461,18 @@ def _compile_column(data_type: DataType, arrow_type: pa.DataType, path: str, nul
         if not nullable:
             return exact
 
-        def integers(values: list) -> pa.Array:
-            cleaned = _nulls_for_blank(values)
-            try:
-                if _all_plain_int(cleaned):
-                    return pa.array(cleaned, type=arrow_type)
-                if _all_str(cleaned):
-                    return pc.cast(pa.array(cleaned, type=pa.string()), arrow_type)
-            except (pa.ArrowInvalid, OverflowError):
-                pass
-            return exact(cleaned)
-        return integers
+        return _native_first(arrow_type, exact, _all_plain_int)
 
     if isinstance(data_type, (DoubleType, FloatType)):
         exact = _per_value(_to_float, arrow_type, path, nullable)
         if not nullable:
             return exact
 
-        def floats(values: list) -> pa.Array:
-            cleaned = _nulls_for_blank(values)
-            try:
-                if _all_plain_number(cleaned):
-                    return pa.array(cleaned, type=arrow_type)
-                if _all_str(cleaned):
-                    return pc.cast(pa.array(cleaned, type=pa.string()), arrow_type)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                pass
-            return exact(cleaned)
-        return floats
+        return _native_first(arrow_type, exact, _all_plain_number)
 
     if isinstance(data_type, DecimalType):
         exact = _per_value(_decimal_converter(data_type.precision, data_type.scale), arrow_type, path, nullable)
-        return _vectorized(arrow_type, exact, _all_str) if nullable else exact
+        return exact  # strings take the vectorized cast (see _strings_first)
 
     if isinstance(data_type, BooleanType):
         exact = _per_value(_to_bool, arrow_type, path, nullable)

@@ -180,7 +180,7 @@ class LakeflowSimpleStreamReader(SimpleDataSourceStreamReader, SupportsTriggerAv
                 break
             current = end
         log.info("table %s: micro-batch of %d records up to %s", self.session.table, total, offset_key(current))
-        return iter(batches), (current if current not in (None,) else {})
+        return iter(batches), current
 
     def readBetweenOffsets(self, start: dict, end: dict):
         """Replay (after a restart): read from ``start`` until the connector reaches ``end``."""

@@ -55,6 +55,11 @@ def connector_class(source: str) -> type[LakeflowConnect]:
 
 
 def source_name_of(cls: type) -> str:
-    """A source name derived from a class: ``HubSpotLakeflowConnect`` → ``hubspot``."""
+    """The source name of a connector class: its package under ``sources/`` when it lives
+    there (``sources.hubspot.hubspot.HubSpotLakeflowConnect`` → ``hubspot``), otherwise the
+    class name in snake case without its suffix (``MyShopLakeflowConnect`` → ``my_shop``)."""
+    parts = cls.__module__.split(".")
+    if len(parts) >= 2 and parts[0] == "sources" and parts[1] not in _NOT_SOURCES:
+        return parts[1]
     name = re.sub(r"(LakeflowConnect|Connector|Connect|Source)$", "", cls.__name__) or cls.__name__
-    return re.sub(r"[^a-z0-9_]", "", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()).replace("hub_spot", "hubspot")
+    return re.sub(r"[^a-z0-9_]", "", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower())

@@ -10,8 +10,6 @@ import json
 import math
 import random
 import re
-import socket
-import threading
 import time
 import uuid
 from collections import deque
@@ -200,24 +198,13 @@ class HubSpotSandbox(SandboxServer):
     # lifecycle: a 414 check on the raw request line, before routing
     # =====================================================================================
     def start(self) -> "HubSpotSandbox":
+        # The base server sets TCP_NODELAY, a 128-connection backlog and a 50 ms shutdown
+        # poll; HubSpot adds only the 414 check on the raw request line.
         super().start()
-        try:
-            self._httpd.socket.listen(128)   # the default backlog (5) drops bursts of connections
-        except OSError:
-            pass
         base = self._httpd.RequestHandlerClass
         sandbox = self
 
         class HubSpotHandler(base):
-            def setup(self):
-                super().setup()
-                # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's
-                # algorithm plus delayed ACKs add ~40 ms to every keep-alive response.
-                try:
-                    self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                except OSError:
-                    pass
-
             def _guarded(self):
                 if len(self.path) > sandbox.max_url_length:
                     length = int(self.headers.get("Content-Length") or 0)
@@ -240,26 +227,6 @@ class HubSpotSandbox(SandboxServer):
 
         self._httpd.RequestHandlerClass = HubSpotHandler
         return self
-
-    def stop(self) -> None:
-        """Stop promptly: wake the accept loop (which polls every 0.5 s) while it shuts down."""
-        if self._httpd is None:
-            return
-        address = (self.host, self.port)
-        done = threading.Event()
-
-        def poke() -> None:
-            while not done.wait(0.01):
-                try:
-                    socket.create_connection(address, timeout=0.2).close()
-                except OSError:
-                    return
-
-        threading.Thread(target=poke, name="hubspot-sandbox-stop", daemon=True).start()
-        try:
-            super().stop()
-        finally:
-            done.set()
 
     def connection_options(self) -> dict[str, str]:
         return {"base_url": self.url, "access_token": self.token}

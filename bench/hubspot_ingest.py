@@ -67,9 +67,7 @@ def main() -> int:
         }
         spark = local_session("lakeflow-bench-hubspot")
         fmt = register(spark, "hubspot")
-        reader = spark.read.format(fmt).option("tableName", "contacts")
-        for key, value in options.items():
-            reader = reader.option(key, value)
+        reader = spark.read.format(fmt).option("tableName", "contacts").options(**options)
 
         sandbox.reset_counts()
         sandbox.reset_rate_limits()

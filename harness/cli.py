@@ -74,10 +74,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for table in tables:
             meta = connector.read_table_metadata(table, dict(options))
             t0 = time.monotonic()
-            reader = spark.read.format(fmt).option("tableName", table)
-            for key, value in options.items():
-                reader = reader.option(key, value)
-            df = reader.load()
+            df = spark.read.format(fmt).option("tableName", table).options(**options).load()
             count = df.count()
             partitions = df.rdd.getNumPartitions()
             seconds = time.monotonic() - t0
@@ -89,11 +86,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _print(f"[4/4] streaming {table!r} with spark.readStream (availableNow), twice from one checkpoint")
             counts = []
             for run in (1, 2):
-                reader = spark.readStream.format(fmt).option("tableName", table)
-                for key, value in options.items():
-                    reader = reader.option(key, value)
                 query = (
-                    reader.load().writeStream.format("parquet")
+                    spark.readStream.format(fmt).option("tableName", table).options(**options).load().writeStream.format("parquet")
                     .option("path", f"{workdir}/sink").option("checkpointLocation", f"{workdir}/checkpoint")
                     .trigger(availableNow=True).start()
                 )

@@ -20,16 +20,11 @@ pytestmark = pytest.mark.spark
 
 
 def _read(spark, fmt, table, **options):
-    reader = spark.read.format(fmt).option("tableName", table)
-    for key, value in options.items():
-        reader = reader.option(key, value)
-    return reader.load()
+    return spark.read.format(fmt).option("tableName", table).options(**options).load()
 
 
 def _stream_once(spark, fmt, table, sink, checkpoint, **options):
-    reader = spark.readStream.format(fmt).option("tableName", table)
-    for key, value in options.items():
-        reader = reader.option(key, value)
+    reader = spark.readStream.format(fmt).option("tableName", table).options(**options)
     query = (reader.load().writeStream.format("parquet").option("path", sink)
              .option("checkpointLocation", checkpoint).trigger(availableNow=True).start())
     try:

@@ -290,10 +290,8 @@ class LakeflowConnectTests:
         return register(spark, self.connector_class, name=f"lakeflow_{self.source_name}")
 
     def _reader(self, spark, table: str, stream: bool = False):
-        reader = (spark.readStream if stream else spark.read).format(self._format(spark)).option("tableName", table)
-        for key, value in self.opts(table).items():
-            reader = reader.option(key, value)
-        return reader
+        reader = spark.readStream if stream else spark.read
+        return reader.format(self._format(spark)).option("tableName", table).options(**self.opts(table))
 
     def _spark_keys(self, df, keys: list[str]) -> list[tuple]:
         return [key_of(row.asDict(recursive=True), keys) for row in df.select(*keys).collect()]

@@ -486,13 +486,9 @@ def _compile_column(data_type: DataType, arrow_type: pa.DataType, path: str, nul
     if isinstance(data_type, TimestampType):
         exact = _per_value(_to_timestamp_micros, pa.int64(), path, nullable)
 
+        # All-string columns take the vectorized cast (see _strings_first).
         def timestamps(values: list) -> pa.Array:
             cleaned = _nulls_for_blank(values)
-            if nullable and _all_str(cleaned):
-                try:  # zoned ISO-8601 strings: one C++ parse
-                    return pc.cast(pa.array(cleaned, type=pa.string()), arrow_type)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    pass
             if nullable and _all_plain_int(cleaned):  # epoch milliseconds
                 return pc.multiply(pa.array(cleaned, type=pa.int64()), 1000).cast(arrow_type)
             return exact(cleaned).cast(arrow_type)
@@ -503,19 +499,8 @@ def _compile_column(data_type: DataType, arrow_type: pa.DataType, path: str, nul
         return lambda values: exact(values).cast(arrow_type)
 
     if isinstance(data_type, DateType):
-        exact = _per_value(_to_date, arrow_type, path, nullable)
-        if not nullable:
-            return exact
-
-        def dates(values: list) -> pa.Array:
-            cleaned = _nulls_for_blank(values)
-            if _all_str(cleaned) and all(v is None or len(v) == 10 for v in cleaned):
-                try:
-                    return pc.cast(pc.strptime(pa.array(cleaned, pa.string()), format="%Y-%m-%d", unit="s"), arrow_type)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    pass
-            return exact(cleaned)
-        return dates
+        # All-string columns take the vectorized parse (see _strings_first).
+        return _per_value(_to_date, arrow_type, path, nullable)
 
     if isinstance(data_type, BinaryType):
         return _per_value(_to_bytes, arrow_type, path, nullable)

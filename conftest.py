@@ -1,4 +1,5 @@
-"""Shared fixtures: one local[2] Spark session for the whole test run."""
+"""Shared fixtures: one local[2] Delta-enabled Spark session for the whole test run, with
+its metastore and warehouse in a temporary Lakeflow home."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def spark():
+def lakeflow_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("lakeflow-home")
+
+
+@pytest.fixture(scope="session")
+def spark(lakeflow_home):
     from harness.spark import local_session
 
-    session = local_session("lakeflow-tests")
+    session = local_session("lakeflow-tests", home=lakeflow_home, log_file=lakeflow_home / "spark.log")
     yield session
     session.stop()

@@ -1,17 +1,30 @@
-"""Spark targets: a local session, a Spark Connect session, or Databricks.
+"""Spark targets: a local Delta-enabled session, a Spark Connect session, or Databricks.
 
-``local_session()`` is what tests and ``lakeflow demo`` use: ``local[2]``, UI off, few
-shuffle partitions, UTC session time zone. The project root is put on ``PYTHONPATH`` so that
-Spark's Python workers import the same connector code as the driver.
+``local_session()`` is what tests, ``lakeflow demo`` and ``lakeflow pipeline run`` use:
+``local[2]``, UI off, few shuffle partitions, UTC session time zone, and Delta Lake's own
+Spark integration (``delta-spark``; Spark resolves its jars from Maven Central the first time,
+then from the local Ivy cache). Tables live in a persistent Hive metastore (embedded Derby)
+and warehouse under the *Lakeflow home* (``$LAKEFLOW_HOME``, default ``./lakeflow-data``), so
+``spark.read.table("hubspot_demo.contacts")`` works again after a restart.
+
+The driver's Python runs Spark's Python workers (``PYSPARK_PYTHON`` is set when unset), and
+the project root is put on ``PYTHONPATH`` so that the workers import the same connector code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Delta Lake's Maven artifact for the pinned pyspark (see pyproject.toml: delta-spark 4.4.0,
+#: pyspark 4.2.0). Pinned here rather than derived from delta-spark's own version because a
+#: PyPI release can precede its jars on Maven Central (delta-spark 4.4.1 did).
+DELTA_PACKAGE = "io.delta:delta-spark_4.2_2.13:4.4.0"
 
 _BASE_CONF = {
     "spark.ui.enabled": "false",
@@ -26,6 +39,21 @@ _BASE_CONF = {
     "spark.sql.streaming.stopTimeout": "30s",
 }
 
+_DELTA_CONF = {
+    "spark.jars.packages": DELTA_PACKAGE,
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    # Small local tables: skip Delta's per-commit stats collection on tiny files.
+    "spark.databricks.delta.snapshotPartitions": "2",
+}
+
+
+def lakeflow_home(home: str | os.PathLike | None = None) -> Path:
+    """Where local pipelines keep tables, the metastore, checkpoints and logs:
+    ``home``, else ``$LAKEFLOW_HOME``, else ``./lakeflow-data``."""
+    chosen = home or os.environ.get("LAKEFLOW_HOME") or "lakeflow-data"
+    return Path(chosen).expanduser().resolve()
+
 
 def worker_environment() -> None:
     """Make the project importable by Spark's Python workers, with the driver's Python."""
@@ -36,15 +64,88 @@ def worker_environment() -> None:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 
-def local_session(app_name: str = "lakeflow", master: str = "local[2]", extra_conf: dict | None = None):
-    """A classic local ``SparkSession`` (reused if one is already active)."""
+def require_java() -> None:
+    """Fail with the fix when no Java runtime is found (Spark needs Java 17 or 21)."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return
+    if shutil.which("java"):
+        return
+    raise RuntimeError(
+        "Java was not found: Spark needs a Java 17 (or 21) runtime. Install one "
+        "(Debian/Ubuntu: `apt-get install openjdk-17-jre-headless`; macOS: `brew install openjdk@17`) "
+        "and put `java` on PATH or set JAVA_HOME."
+    )
+
+
+def delta_conf(home: Path) -> dict[str, str]:
+    """Delta + a persistent Derby-backed Hive metastore and warehouse under ``home``."""
+    metastore = home / "metastore"
+    return {
+        **_DELTA_CONF,
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": str(home / "warehouse"),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore / 'metastore_db'};create=true",
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={metastore} -Dderby.stream.error.file={metastore / 'derby.log'}",
+    }
+
+
+@contextlib.contextmanager
+def _jvm_output_to(log_file: Path | None):
+    """Send the JVM's stdout/stderr (Ivy resolution, log4j) to ``log_file`` while the
+    gateway starts; the JVM keeps writing there for its lifetime."""
+    if log_file is None:
+        yield
+        return
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for f in (fd, *saved):
+            os.close(f)
+
+
+def local_session(
+    app_name: str = "lakeflow",
+    master: str = "local[2]",
+    extra_conf: dict | None = None,
+    *,
+    home: str | os.PathLike | None = None,
+    delta: bool = True,
+    log_file: str | os.PathLike | None = None,
+):
+    """A classic local ``SparkSession`` (reused if one is already active).
+
+    Args:
+        home: the Lakeflow home for the metastore and warehouse (see :func:`lakeflow_home`).
+        delta: enable Delta Lake and the persistent metastore (default).
+        log_file: where the JVM's own output (Ivy, log4j) goes instead of the terminal.
+    """
+    require_java()
     worker_environment()
     from pyspark.sql import SparkSession
 
+    conf = dict(_BASE_CONF)
+    if delta:
+        root = lakeflow_home(home)
+        (root / "metastore").mkdir(parents=True, exist_ok=True)
+        conf.update(delta_conf(root))
+    conf.update(extra_conf or {})
     builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in {**_BASE_CONF, **(extra_conf or {})}.items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with _jvm_output_to(Path(log_file) if log_file else None):
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 

@@ -1,0 +1,296 @@
+"""The table semantics: how one batch of source records changes a Delta table.
+
+* ``append`` — each micro-batch appended once (Delta's ``txnAppId``/``txnVersion``).
+* ``cdc`` SCD 1 — MERGE by primary key keeping the latest row per key by the sequence
+  column; an older change arriving late never overwrites a newer one. With deletes, the
+  delete flow removes the row, and a tombstone (key, sequence) remembers the delete so
+  that an older upsert read later cannot bring the row back.
+* ``cdc`` SCD 2 — history rows with ``__START_AT`` / ``__END_AT`` (the sequence values
+  between which a version was current), as Databricks AutoCDC writes them. A batch's
+  changes and the affected keys' stored versions are merged into one ordered history per
+  key; a change already stored (same key and sequence) adds nothing, a delete closes the
+  open version.
+* ``snapshot`` — the new snapshot replaces the table in one commit: SCD 1 by MERGE
+  (changed rows updated, new inserted, missing keys deleted; an overwrite when the table
+  has no key), SCD 2 by closing changed and vanished versions at the snapshot's time.
+
+Every micro-batch commit runs inside :func:`~harness.pipeline.delta_target.idempotent`
+with the streaming batch id, so a batch replayed after a crash is applied once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructField, StructType, TimestampType
+
+from harness.pipeline.delta_target import Commit, DeltaTarget, idempotent, quote, with_fields
+from harness.pipeline.spec import TablePlan
+
+#: Marks rows of the delete flow in a CDC micro-batch.
+IS_DELETE = "__lakeflow_is_delete"
+START_AT = "__START_AT"
+END_AT = "__END_AT"
+_SEQ = "__lakeflow_seq"
+
+
+@dataclass
+class BatchOutcome:
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+    def add(self, other: "BatchOutcome") -> None:
+        self.rows_read += other.rows_read
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.deleted += other.deleted
+
+
+def _col(name: str, alias: str | None = None) -> str:
+    return f"{alias}.{quote(name)}" if alias else quote(name)
+
+
+def _key_match(keys: list[str]) -> str:
+    return " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in keys)
+
+
+class TableWriter:
+    """Applies batches of one :class:`TablePlan` to its :class:`DeltaTarget`.
+
+    Args:
+        plan: the resolved table.
+        target: the destination table.
+        app_id: Delta's idempotent-write application id, unique per destination table and
+            stable across runs (``lakeflow:<pipeline>:<table>``).
+        tombstones: where SCD 1 deletes are remembered (tables with deletes only).
+    """
+
+    def __init__(self, plan: TablePlan, target: DeltaTarget, app_id: str, tombstones: DeltaTarget | None = None):
+        self.plan = plan
+        self.target = target
+        self.app_id = app_id
+        self.tombstones = tombstones
+        self._last_version: int | None = None
+
+    # -- schema --------------------------------------------------------------------------
+    def target_schema(self, source_schema: StructType) -> StructType:
+        if self.plan.scd_type == 2:
+            seq_type = (
+                TimestampType() if self.plan.ingestion_type == "snapshot"
+                else source_schema[self.plan.sequence_by].dataType
+            )
+            return with_fields(source_schema, StructField(START_AT, seq_type), StructField(END_AT, seq_type))
+        return source_schema
+
+    def prepare(self, spark, source_schema: StructType) -> None:
+        """Create (or evolve) the destination, and the tombstone table when needed."""
+        self.target.ensure(spark, self.target_schema(source_schema))
+        if self.tombstones is not None:
+            keys = [source_schema[k] for k in self.plan.primary_keys]
+            seq = source_schema[self.plan.sequence_by]
+            self.tombstones.ensure(spark, StructType([*keys, StructField(_SEQ, seq.dataType)]))
+        self._last_version = self.target.last_commit(spark).version
+
+    def _commit_since(self, spark) -> Commit | None:
+        """The target's newest commit if one was made since the last call."""
+        commit = self.target.last_commit(spark)
+        if self._last_version is not None and commit.version <= self._last_version:
+            return None
+        self._last_version = commit.version
+        return commit
+
+    # -- streaming micro-batches -----------------------------------------------------------
+    def apply_batch(self, batch: DataFrame, batch_id: int) -> BatchOutcome:
+        """Apply one micro-batch (``foreachBatch``); idempotent per ``batch_id``."""
+        spark = batch.sparkSession
+        batch = batch.persist()
+        try:
+            rows = batch.count()
+            if rows == 0:
+                return BatchOutcome()
+            data_schema = StructType([f for f in batch.schema.fields if f.name != IS_DELETE])
+            self.target.evolve(spark, self.target_schema(data_schema))
+            with idempotent(spark, self.app_id, batch_id):
+                if self.plan.ingestion_type == "append":
+                    outcome = self._append(batch)
+                elif self.plan.scd_type == 2:
+                    outcome = self._scd2(spark, batch, data_schema)
+                else:
+                    outcome = self._scd1(spark, batch, data_schema)
+            outcome.rows_read = rows
+            return outcome
+        finally:
+            batch.unpersist()
+
+    def _writer(self, df: DataFrame, mode: str):
+        return df.write.format("delta").mode(mode).option("mergeSchema", "true")
+
+    def _save(self, writer) -> None:
+        if self.target.path:
+            writer.save(self.target.path)
+        else:
+            writer.saveAsTable(self.target.name)
+
+    def _append(self, batch: DataFrame) -> BatchOutcome:
+        spark = batch.sparkSession
+        data = batch.drop(IS_DELETE)
+        self._save(self._writer(data, "append"))
+        commit = self._commit_since(spark)
+        return BatchOutcome(inserted=commit.inserted if commit else 0)
+
+    def _latest_per_key(self, batch: DataFrame) -> DataFrame:
+        keys, seq = self.plan.primary_keys, self.plan.sequence_by
+        order = [F.col(seq).desc_nulls_last()]
+        if IS_DELETE in batch.columns:
+            order.append(F.col(IS_DELETE).desc())
+        window = Window.partitionBy(*[F.col(k) for k in keys]).orderBy(*order)
+        return batch.withColumn("__rn", F.row_number().over(window)).where("__rn = 1").drop("__rn")
+
+    def _scd1(self, spark, batch: DataFrame, data_schema: StructType) -> BatchOutcome:
+        keys, seq = self.plan.primary_keys, self.plan.sequence_by
+        if IS_DELETE not in batch.columns:
+            batch = batch.withColumn(IS_DELETE, F.lit(False))
+        latest = self._latest_per_key(batch)
+        if self.tombstones is not None:
+            latest = self._drop_deleted_later(spark, latest)
+        columns = [f.name for f in data_schema.fields]
+        newer = f"(t.{quote(seq)} IS NULL OR s.{quote(seq)} >= t.{quote(seq)})"
+        (
+            self.target.table(spark).alias("t")
+            .merge(latest.alias("s"), _key_match(keys))
+            .whenMatchedDelete(condition=f"s.{IS_DELETE} AND {newer}")
+            .whenMatchedUpdate(condition=f"NOT s.{IS_DELETE} AND {newer}", set={quote(c): _col(c, "s") for c in columns})
+            .whenNotMatchedInsert(condition=f"NOT s.{IS_DELETE}", values={quote(c): _col(c, "s") for c in columns})
+            .execute()
+        )
+        commit = self._commit_since(spark)
+        if commit is None:
+            return BatchOutcome()
+        return BatchOutcome(inserted=commit.inserted, updated=commit.updated, deleted=commit.deleted)
+
+    def _drop_deleted_later(self, spark, latest: DataFrame) -> DataFrame:
+        """Record this batch's deletes as tombstones, and drop upserts older than a stored
+        tombstone of their key (a late change must not resurrect a deleted row)."""
+        keys, seq = self.plan.primary_keys, self.plan.sequence_by
+        deletes = latest.where(F.col(IS_DELETE)).select(*[F.col(k) for k in keys], F.col(seq).alias(_SEQ))
+        (
+            self.tombstones.table(spark).alias("t")
+            .merge(deletes.alias("s"), _key_match(keys))
+            .whenMatchedUpdate(condition=f"s.{_SEQ} > t.{_SEQ}", set={_SEQ: f"s.{_SEQ}"})
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+        stones = self.tombstones.table(spark).toDF().alias("d")
+        joined = latest.alias("s").join(stones, on=[F.col(f"s.{k}") == F.col(f"d.{k}") for k in keys], how="left")
+        keep = F.col(f"d.{_SEQ}").isNull() | F.col(f"s.{IS_DELETE}") | (F.col(f"s.{seq}") > F.col(f"d.{_SEQ}"))
+        return joined.where(keep).select("s.*")
+
+    def _scd2(self, spark, batch: DataFrame, data_schema: StructType) -> BatchOutcome:
+        keys, seq = self.plan.primary_keys, self.plan.sequence_by
+        columns = [f.name for f in data_schema.fields]
+        if IS_DELETE not in batch.columns:
+            batch = batch.withColumn(IS_DELETE, F.lit(False))
+        changes = batch.withColumn(_SEQ, F.col(seq)).dropDuplicates([*keys, _SEQ, IS_DELETE])
+        affected = changes.select(*keys).distinct()
+        stored = self.target.table(spark).toDF().join(affected, keys, "left_semi").persist()
+        try:
+            # The stored history as events: each version is an upsert at __START_AT; a version
+            # closed without a successor starting where it ended was closed by a delete.
+            stored_upserts = stored.select(*columns, F.col(START_AT).alias(_SEQ), F.lit(False).alias(IS_DELETE))
+            successors = stored.select(*keys, F.col(START_AT).alias("__next"))
+            closed = stored.where(F.col(END_AT).isNotNull()).select(*keys, F.col(END_AT).alias("__next"))
+            stored_deletes = (
+                closed.join(successors, [*keys, "__next"], "left_anti")
+                .select(*[F.col(k) for k in keys], F.col("__next").alias(_SEQ))
+            )
+            null_data = [F.lit(None).cast(f.dataType).alias(f.name) for f in data_schema.fields if f.name not in keys]
+            stored_deletes = stored_deletes.select(*keys, *null_data, _SEQ, F.lit(True).alias(IS_DELETE)).select(*columns, _SEQ, IS_DELETE)
+            stored_events = stored_upserts.unionByName(stored_deletes)
+            new_events = changes.select(*columns, _SEQ, IS_DELETE).join(
+                stored_events.select(*keys, _SEQ, IS_DELETE), [*keys, _SEQ, IS_DELETE], "left_anti"
+            ).persist()
+            new_deletes = new_events.where(F.col(IS_DELETE)).count()
+            history = stored_events.unionByName(new_events)
+            window = Window.partitionBy(*[F.col(k) for k in keys]).orderBy(F.col(_SEQ).asc_nulls_first(), F.col(IS_DELETE).asc())
+            versions = (
+                history.withColumn("__end", F.lead(_SEQ).over(window))
+                .where(~F.col(IS_DELETE))
+                .select(*columns, F.col(_SEQ).alias(START_AT), F.col("__end").alias(END_AT))
+            )
+            match = _key_match(keys) + f" AND t.{START_AT} <=> s.{START_AT}"
+            (
+                self.target.table(spark).alias("t")
+                .merge(versions.alias("s"), match)
+                .whenMatchedUpdate(condition=f"NOT (t.{END_AT} <=> s.{END_AT})", set={END_AT: f"s.{END_AT}"})
+                .whenNotMatchedInsert(values={quote(c): _col(c, "s") for c in [*columns, START_AT, END_AT]})
+                .execute()
+            )
+            new_events.unpersist()
+        finally:
+            stored.unpersist()
+        commit = self._commit_since(spark)
+        if commit is None:
+            return BatchOutcome()
+        return BatchOutcome(inserted=commit.inserted, updated=commit.updated, deleted=new_deletes)
+
+    # -- snapshots -------------------------------------------------------------------------
+    def apply_snapshot(self, snapshot: DataFrame, snapshot_time) -> BatchOutcome:
+        """Make the table equal ``snapshot`` (SCD 1) or close and open versions at
+        ``snapshot_time`` (SCD 2), in one commit."""
+        spark = snapshot.sparkSession
+        snapshot = snapshot.persist()
+        try:
+            rows = snapshot.count()
+            self.target.evolve(spark, self.target_schema(snapshot.schema))
+            columns = snapshot.columns
+            keys = self.plan.primary_keys
+            if not keys:
+                self._save(self._writer(snapshot, "overwrite"))
+                commit = self._commit_since(spark)
+                return BatchOutcome(rows_read=rows, inserted=commit.inserted if commit else 0)
+            row_t = f"to_json(struct({', '.join(_col(c, 't') for c in columns)}))"
+            row_s = f"to_json(struct({', '.join(_col(c, 's') for c in columns)}))"
+            changed = f"NOT ({row_t} <=> {row_s})"
+            table = self.target.table(spark).alias("t")
+            if self.plan.scd_type == 1:
+                (
+                    table.merge(snapshot.alias("s"), _key_match(keys))
+                    .whenMatchedUpdate(condition=changed, set={quote(c): _col(c, "s") for c in columns})
+                    .whenNotMatchedInsert(values={quote(c): _col(c, "s") for c in columns})
+                    .whenNotMatchedBySourceDelete()
+                    .execute()
+                )
+                commit = self._commit_since(spark)
+                return BatchOutcome(rows_read=rows, **_counts(commit))
+            at = F.lit(snapshot_time).cast(TimestampType())
+            merge_keys = [F.col(k).alias(f"__mk_{k}") for k in keys]
+            current = self.target.table(spark).toDF().where(F.col(END_AT).isNull()).alias("t")
+            changed_rows = (
+                snapshot.alias("s").join(current, on=[F.col(f"s.{k}") == F.col(f"t.{k}") for k in keys])
+                .where(F.expr(changed)).select("s.*")
+            )
+            staged = snapshot.select("*", *merge_keys).unionByName(
+                changed_rows.select("*", *[F.lit(None).cast(snapshot.schema[k].dataType).alias(f"__mk_{k}") for k in keys])
+            )
+            on = " AND ".join(f"t.{quote(k)} = s.{quote('__mk_' + k)}" for k in keys) + f" AND t.{END_AT} IS NULL"
+            (
+                table.merge(staged.alias("s"), on)
+                .whenMatchedUpdate(condition=changed, set={END_AT: at})
+                .whenNotMatchedInsert(values={**{quote(c): _col(c, "s") for c in columns}, START_AT: at, END_AT: F.lit(None).cast(TimestampType())})
+                .whenNotMatchedBySourceUpdate(condition=f"t.{END_AT} IS NULL", set={END_AT: at})
+                .execute()
+            )
+            commit = self._commit_since(spark)
+            return BatchOutcome(rows_read=rows, **_counts(commit))
+        finally:
+            snapshot.unpersist()
+
+
+def _counts(commit: Commit | None) -> dict:
+    if commit is None:
+        return {}
+    return {"inserted": commit.inserted, "updated": commit.updated, "deleted": commit.deleted}

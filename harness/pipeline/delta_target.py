@@ -1,0 +1,127 @@
+"""One Delta table the pipeline writes: by name in the metastore or by path.
+
+Creation from a Spark schema, additive schema evolution, Delta's idempotent-write
+transaction ids, and the metrics of the table's last commit — everything the writers need,
+through Delta's own Spark integration (``delta.tables.DeltaTable``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from pyspark.sql.types import StructField, StructType
+
+#: Session confs Delta reads to make a MERGE/UPDATE/DELETE/write idempotent: a commit with
+#: an (app id, version) the table has already recorded is skipped.
+TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
+TXN_VERSION = "spark.databricks.delta.write.txnVersion"
+
+
+def quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+@dataclass(frozen=True)
+class Commit:
+    """What one commit did (from the table's history)."""
+
+    version: int
+    operation: str
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+class DeltaTarget:
+    """A Delta table identified by ``name`` (``schema.table``) or ``path``."""
+
+    def __init__(self, *, name: str | None = None, path: str | None = None):
+        if (name is None) == (path is None):
+            raise ValueError("a DeltaTarget has a name or a path")
+        self.name = name
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"DeltaTarget({self.display})"
+
+    @property
+    def display(self) -> str:
+        return self.name if self.name else self.path
+
+    @property
+    def sql_ref(self) -> str:
+        """The table in SQL: ``schema.table`` or ``delta.`/path```."""
+        if self.name:
+            return ".".join(quote(p) for p in self.name.split("."))
+        return f"delta.{quote(self.path)}"
+
+    # -- existence and creation ---------------------------------------------------------
+    def exists(self, spark) -> bool:
+        from delta.tables import DeltaTable
+
+        if self.path:
+            return DeltaTable.isDeltaTable(spark, self.path)
+        return spark.catalog.tableExists(self.name)
+
+    def table(self, spark):
+        from delta.tables import DeltaTable
+
+        return DeltaTable.forPath(spark, self.path) if self.path else DeltaTable.forName(spark, self.name)
+
+    def ensure(self, spark, schema: StructType) -> None:
+        """Create the table with ``schema`` if it does not exist; otherwise add the columns
+        it lacks (a source that grew a property), never dropping or retyping one."""
+        from delta.tables import DeltaTable
+
+        if self.name and "." in self.name:
+            spark.sql(f"CREATE SCHEMA IF NOT EXISTS {quote(self.name.split('.')[0])}")
+        if not self.exists(spark):
+            builder = DeltaTable.createIfNotExists(spark)
+            builder = builder.tableName(self.name) if self.name else builder.location(self.path)
+            builder.addColumns(schema).execute()
+            return
+        self.evolve(spark, schema)
+
+    def evolve(self, spark, schema: StructType) -> None:
+        current = {f.name.lower() for f in self.table(spark).toDF().schema.fields}
+        missing = [f for f in schema.fields if f.name.lower() not in current]
+        if missing:
+            columns = ", ".join(f"{quote(f.name)} {f.dataType.simpleString()}" for f in missing)
+            spark.sql(f"ALTER TABLE {self.sql_ref} ADD COLUMNS ({columns})")
+
+    # -- commits -------------------------------------------------------------------------
+    def last_commit(self, spark) -> Commit:
+        row = self.table(spark).history(1).select("version", "operation", "operationMetrics").first()
+        metrics = row["operationMetrics"] or {}
+
+        def m(*names: str) -> int:
+            return sum(int(metrics.get(n, 0) or 0) for n in names)
+
+        if row["operation"] == "MERGE":
+            return Commit(
+                row["version"], "MERGE",
+                inserted=m("numTargetRowsInserted"),
+                updated=m("numTargetRowsUpdated"),
+                deleted=m("numTargetRowsDeleted"),
+            )
+        if row["operation"] in ("WRITE", "STREAMING UPDATE", "CREATE OR REPLACE TABLE AS SELECT"):
+            return Commit(row["version"], row["operation"], inserted=m("numOutputRows"))
+        return Commit(row["version"], row["operation"])
+
+
+@contextlib.contextmanager
+def idempotent(spark, app_id: str, version: int):
+    """Make the Delta commits inside the block idempotent for (``app_id``, ``version``):
+    a replay of the same micro-batch after a crash is skipped by Delta itself."""
+    spark.conf.set(TXN_APP_ID, app_id)
+    spark.conf.set(TXN_VERSION, str(version))
+    try:
+        yield
+    finally:
+        spark.conf.unset(TXN_APP_ID)
+        spark.conf.unset(TXN_VERSION)
+
+
+def with_fields(schema: StructType, *extra: StructField) -> StructType:
+    return StructType([*schema.fields, *extra])

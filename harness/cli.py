@@ -1,48 +1,88 @@
 """The ``lakeflow`` command.
 
-* ``lakeflow demo [--source example|hubspot]`` — start the source's sandbox on loopback, read
-  every table through Spark (``spark.read.format("lakeflow_<source>")``), stream one
-  incremental table with ``trigger(availableNow=True)``, and print a summary.
+* ``lakeflow demo [--source hubspot|example]`` — the README's main job: start the source's
+  sandbox with seeded data, land every table of ``configs/pipelines/<source>_demo.yaml`` (or
+  ``<source>.yaml``) in Delta under ``./lakeflow-data``, change records in the sandbox, run
+  again incrementally, and print what each run did.
+* ``lakeflow pipeline run|validate|render SPEC`` — land a spec's tables in Delta; check a spec
+  against its source; write it as a Databricks (Spark Declarative Pipelines) file.
 * ``lakeflow sandbox <source> --port P --token T [--seed N]`` — run a sandbox in the
   foreground, for trying a connector by hand.
+
+Every argument is checked before Spark starts; Spark's own output goes to the run's log
+file under ``<home>/logs/``.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import sys
-import tempfile
 import time
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+from harness.spark import PROJECT_ROOT
 
 
-def _print(message: str) -> None:
+class UsageError(ValueError):
+    """A bad command line, found before any work starts."""
+
+
+def _print(message: str = "") -> None:
     print(message, flush=True)
 
 
-#: Records per object the demo seeds when --seed is not given (the example seeds itself).
-_DEMO_SEED = {"hubspot": 200}
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-def _sandbox_kwargs(source: str, token: str | None, seed: int | None, port: int = 0) -> dict:
+def parse_options(pairs: list[str] | None, flag: str = "--option") -> dict[str, str]:
+    """``["k=v", ...]`` → dict; a malformed pair names the flag and the expected form."""
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{flag} {pair!r}: expected KEY=VALUE (for example {flag} page_size=100)")
+        out[key.strip()] = value
+    return out
+
+
+def _version() -> str:
+    try:
+        return metadata.version("lakeflow-community-connectors")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+# ------------------------------------------------------------------------------ sandbox
+def _sandbox_class(source: str):
+    from harness.sandboxes import get_sandbox
+
+    try:
+        return get_sandbox(source)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _start_sandbox(source: str, seed: int | None = None, token: str | None = None, port: int = 0):
+    cls = _sandbox_class(source)
     kwargs: dict = {"port": port}
-    seed = _DEMO_SEED.get(source) if seed is None else seed
     if token:
         kwargs["token"] = token
+    seed = getattr(cls, "demo_seed", None) if seed is None else seed
     if seed is not None:
         kwargs["seed"] = seed
-    return kwargs
+    return cls(**kwargs).start()
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from harness.sandboxes import get_sandbox
-
-    sandbox = get_sandbox(args.source)(**_sandbox_kwargs(args.source, args.token, args.seed, args.port))
-    sandbox.start()
+    sandbox = _start_sandbox(args.source, args.seed, args.token, args.port)
     _print(f"{args.source} sandbox listening on {sandbox.url} (Ctrl-C to stop)")
-    options = sandbox.connection_options()
-    shown = {k: ("<the --token you gave>" if "token" in k else v) for k, v in options.items()}
-    _print(f"connector options: {shown}")
+    # A sandbox token is a test value chosen on this command line, not a credential.
+    _print(f"connector options: {sandbox.connection_options()}")
     try:
         while True:
             time.sleep(3600)
@@ -50,77 +90,254 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         sandbox.stop()
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from datasource import register
-    from harness.sandboxes import get_sandbox
+# ------------------------------------------------------------------------------ pipeline
+def _logging_to(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for noisy in ("py4j", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class PreparedRun:
+    """A spec checked against its source, ready to run (no Spark yet)."""
+
+    def __init__(self, spec_path: str, options: dict[str, str], sandbox=None, tables: list[str] | None = None):
+        from datasource.registry import connector_class
+        from harness.pipeline import load_spec, resolve
+        from harness.pipeline.connection import connection_options
+
+        self.spec = load_spec(spec_path)
+        self.sandbox = sandbox
+        connection = connection_options(self.spec.connection, self.spec.source)
+        if sandbox is not None:
+            connection.update(sandbox.connection_options())
+        connection.update({k.lower(): v for k, v in options.items()})
+        self.connection = connection
+        try:
+            cls = connector_class(self.spec.source)
+        except ValueError as exc:
+            raise UsageError(f"{spec_path}: source: {exc}") from None
+        self.plans = resolve(self.spec, cls(dict(connection)))
+        if tables:
+            unknown = sorted(set(tables) - {p.destination for p in self.plans})
+            if unknown:
+                raise UsageError(
+                    f"--table {', '.join(unknown)}: not a destination table of {spec_path} "
+                    f"({', '.join(p.destination for p in self.plans)})"
+                )
+            self.plans = [p for p in self.plans if p.destination in tables]
+
+
+def _run_pipeline(prepared: PreparedRun, spark, home: Path, log_path: Path, max_concurrent: int, live: bool | None):
+    from harness.pipeline.progress import progress_for
+    from harness.pipeline.runner import PipelineRunner
+
+    runner = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, home,
+                            max_concurrent=max_concurrent, log_path=log_path)
+    runner.progress = progress_for(runner.tables, live)
+    return runner.run()
+
+
+def _print_result(result, log_path: Path) -> None:
+    from harness.pipeline.progress import format_table
+
+    _print(format_table([t.row() for t in result.tables]))
+    for table in result.failed:
+        _print(f"FAILED {table.destination}: {table.error} (details: {log_path})")
+
+
+def _session(home: Path, log_path: Path, app: str):
     from harness.spark import local_session
 
-    started = time.monotonic()
-    sandbox = get_sandbox(args.source)(**_sandbox_kwargs(args.source, None, args.seed)).start()
-    _print(f"[1/4] {args.source} sandbox on {sandbox.url}")
-    _print("[2/4] starting local Spark (local[2]) ...")
-    spark = local_session(f"lakeflow-demo-{args.source}")
-    workdir = tempfile.mkdtemp(prefix="lakeflow-demo-")
+    return local_session(app, home=home, log_file=log_path)
+
+
+def _log_path(home: Path, name: str) -> Path:
+    return home / "logs" / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.log"
+
+
+def cmd_pipeline_validate(args: argparse.Namespace) -> int:
+    sandbox = _start_sandbox(_spec_source(args.spec), args.seed) if args.sandbox else None
     try:
-        fmt = register(spark, args.source)
-        options = sandbox.connection_options()
-        options.update(dict(kv.split("=", 1) for kv in args.option or []))
-        from datasource.registry import connector_class
-
-        connector = connector_class(args.source)(dict(options))
-        tables = args.table or connector.list_tables()
-        _print(f"[3/4] reading {len(tables)} tables with spark.read.format({fmt!r})")
-        rows = []
-        for table in tables:
-            meta = connector.read_table_metadata(table, dict(options))
-            t0 = time.monotonic()
-            df = spark.read.format(fmt).option("tableName", table).options(**options).load()
-            count = df.count()
-            partitions = df.rdd.getNumPartitions()
-            seconds = time.monotonic() - t0
-            rows.append((table, meta["ingestion_type"], count, len(df.columns), partitions, seconds))
-            _print(f"      {table:<14} {count:>7} rows  {len(df.columns):>3} columns  {partitions} partition(s)  {seconds:5.1f}s")
-        incremental = [r[0] for r in rows if r[1] in ("cdc", "cdc_with_deletes", "append")]
-        if incremental:
-            table = incremental[0]
-            _print(f"[4/4] streaming {table!r} with spark.readStream (availableNow), twice from one checkpoint")
-            counts = []
-            for run in (1, 2):
-                query = (
-                    spark.readStream.format(fmt).option("tableName", table).options(**options).load().writeStream.format("parquet")
-                    .option("path", f"{workdir}/sink").option("checkpointLocation", f"{workdir}/checkpoint")
-                    .trigger(availableNow=True).start()
-                )
-                query.awaitTermination()
-                counts.append(spark.read.parquet(f"{workdir}/sink").count())
-            _print(f"      run 1 landed {counts[0]} rows; run 2 (idle restart) added {counts[1] - counts[0]}")
-        _print("")
-        _print(f"{'table':<14} {'ingestion':<17} {'rows':>7} {'cols':>5} {'parts':>5} {'secs':>6}")
-        for table, ingestion, count, cols, parts, seconds in rows:
-            _print(f"{table:<14} {ingestion:<17} {count:>7} {cols:>5} {parts:>5} {seconds:>6.1f}")
-        _print(f"\ndone in {time.monotonic() - started:.1f}s: {sum(r[2] for r in rows)} rows from {len(rows)} tables")
-        return 0
+        prepared = PreparedRun(args.spec, parse_options(args.option), sandbox)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        spark.stop()
+        if sandbox is not None:
+            sandbox.stop()
+    _print(f"{args.spec}: valid; {_plural(len(prepared.plans), 'table')} from {prepared.spec.source}:")
+    for plan in prepared.plans:
+        extra = f" keys={','.join(plan.primary_keys)}" if plan.primary_keys else ""
+        extra += f" sequence_by={plan.sequence_by}" if plan.sequence_by else ""
+        _print(f"  {plan.destination:<24} <- {plan.source_table:<16} {plan.kind}{extra}")
+    return 0
+
+
+def _spec_source(spec_path: str) -> str:
+    from harness.pipeline import load_spec
+
+    return load_spec(spec_path).source
+
+
+def cmd_pipeline_run(args: argparse.Namespace) -> int:
+    options = parse_options(args.option)
+    if args.max_concurrent < 1:
+        raise UsageError(f"--max-concurrent {args.max_concurrent}: must be at least 1")
+    home = _home(args)
+    sandbox = _start_sandbox(_spec_source(args.spec), args.seed) if args.sandbox else None
+    try:
+        prepared = PreparedRun(args.spec, options, sandbox, args.table)
+        log_path = _log_path(home, prepared.spec.name)
+        _logging_to(log_path)
+        _print(f"pipeline {prepared.spec.name}: {_plural(len(prepared.plans), 'table')} from {prepared.spec.source} "
+               f"into {_destination_text(prepared.spec)} (log: {log_path})")
+        spark = _session(home, log_path, f"lakeflow-pipeline-{prepared.spec.name}")
+        try:
+            result = _run_pipeline(prepared, spark, home, log_path, args.max_concurrent, None if not args.plain else False)
+        finally:
+            spark.stop()
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+    _print_result(result, log_path)
+    _print(f"{'done' if result.ok else 'finished with failures'} in {result.seconds:.1f}s")
+    return 0 if result.ok else 1
+
+
+def _destination_text(spec) -> str:
+    dest = spec.destination
+    if dest.path is not None:
+        return dest.path
+    local = f"spark_catalog.{dest.schema_}"
+    return local + (f" (catalog {dest.catalog!r} on Databricks)" if dest.catalog else "")
+
+
+def _home(args: argparse.Namespace) -> Path:
+    from harness.spark import lakeflow_home
+
+    return lakeflow_home(args.home)
+
+
+def cmd_pipeline_render(args: argparse.Namespace) -> int:
+    from harness.pipeline import load_spec
+    from harness.pipeline.render import render_databricks
+
+    spec = load_spec(args.spec)
+    written = render_databricks(spec, Path(args.output))
+    for path in written:
+        _print(f"wrote {path}")
+    return 0
+
+
+# ------------------------------------------------------------------------------ demo
+def _demo_spec(source: str) -> Path:
+    for name in (f"{source}_demo.yaml", f"{source}.yaml"):
+        path = PROJECT_ROOT / "configs" / "pipelines" / name
+        if path.exists():
+            return path
+    raise UsageError(f"no demo pipeline for source {source!r}: add configs/pipelines/{source}_demo.yaml")
+
+
+def _reset_demo_state(spark, prepared: PreparedRun, home: Path) -> None:
+    """The demo's sandbox is new on every run, so its tables and checkpoints start over."""
+    shutil.rmtree(home / "pipelines" / prepared.spec.name, ignore_errors=True)
+    dest = prepared.spec.destination
+    if dest.schema_:
+        spark.sql(f"DROP SCHEMA IF EXISTS `{dest.schema_}` CASCADE")
+    else:
+        for plan in prepared.plans:
+            shutil.rmtree(Path(dest.path) / plan.destination, ignore_errors=True)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    options = parse_options(args.option)
+    spec_path = _demo_spec(args.source)
+    home = _home(args)
+    started = time.monotonic()
+    sandbox = _start_sandbox(args.source, args.seed)
+    try:
+        _print(f"[1/5] {args.source} sandbox on {sandbox.url}: {sandbox.describe()}")
+        prepared = PreparedRun(str(spec_path), options, sandbox)
+        log_path = _log_path(home, f"demo-{args.source}")
+        _logging_to(log_path)
+        _print(f"[2/5] starting local Spark with Delta (log: {log_path})")
+        spark = _session(home, log_path, f"lakeflow-demo-{args.source}")
+        try:
+            _reset_demo_state(spark, prepared, home)
+            _print(f"[3/5] run 1, initial load: {_plural(len(prepared.plans), 'table')} into {_destination_text(prepared.spec)}")
+            first = _run_pipeline(prepared, spark, home, log_path, args.max_concurrent, False if args.plain else None)
+            _print_result(first, log_path)
+            changes = sandbox.demo_changes()
+            _print(f"[4/5] changed the sandbox: {changes}")
+            _print("[5/5] run 2, incremental")
+            second = _run_pipeline(prepared, spark, home, log_path, args.max_concurrent, False if args.plain else None)
+            _print_result(second, log_path)
+            example = _query_example(prepared)
+        finally:
+            spark.stop()
+    finally:
         sandbox.stop()
+    ok = first.ok and second.ok
+    _print(f"\n{'done' if ok else 'finished with failures'} in {time.monotonic() - started:.0f}s. The tables are Delta tables "
+           f"under {home}; query them from any local session:")
+    _print(f"  {example}")
+    return 0 if ok else 1
 
 
+def _query_example(prepared: PreparedRun) -> str:
+    dest = prepared.spec.destination
+    first = prepared.plans[0].destination
+    if dest.schema_:
+        return (f"from harness.spark import local_session; local_session().sql("
+                f"\"SELECT * FROM {dest.schema_}.{first} LIMIT 5\").show()")
+    return f"from harness.spark import local_session; local_session().read.format('delta').load('{dest.path}/{first}').show()"
+
+
+# ------------------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lakeflow", description="Lakeflow community connectors: harness and tools.")
+    parser = argparse.ArgumentParser(prog="lakeflow", description="Lakeflow community connectors: pipelines, sandboxes and tools.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="read every table of a sandbox source through local Spark")
-    demo.add_argument("--source", default="example", help="source to demo (default: example)")
-    demo.add_argument("--seed", type=int, default=None, help="sandbox data seed / size (source-specific)")
-    demo.add_argument("--table", action="append", help="only this table (repeatable)")
-    demo.add_argument("--option", action="append", metavar="KEY=VALUE", help="extra connector option (repeatable)")
+    def run_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--home", default=None, help="Lakeflow home for tables, metastore, state and logs "
+                       "(default: $LAKEFLOW_HOME or ./lakeflow-data)")
+        p.add_argument("--max-concurrent", type=int, default=4, help="tables read at once (default 4)")
+        p.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
+        p.add_argument("--option", action="append", metavar="KEY=VALUE", help="connector option for every table (repeatable)")
+        p.add_argument("--seed", type=int, default=None, help="sandbox data size (with --sandbox / demo)")
+
+    demo = sub.add_parser("demo", help="land a sandbox source's tables in Delta, change them, land again")
+    demo.add_argument("--source", default="hubspot", help="source to demo (default: hubspot)")
+    run_flags(demo)
     demo.set_defaults(func=cmd_demo)
+
+    pipeline = sub.add_parser("pipeline", help="run, validate or render a pipeline spec")
+    psub = pipeline.add_subparsers(dest="pipeline_command", required=True)
+    run = psub.add_parser("run", help="land every table of SPEC in Delta (incremental, crash-safe)")
+    run.add_argument("spec")
+    run.add_argument("--sandbox", action="store_true", help="start the source's sandbox and read from it")
+    run.add_argument("--table", action="append", help="only this destination table (repeatable)")
+    run_flags(run)
+    run.set_defaults(func=cmd_pipeline_run)
+    validate = psub.add_parser("validate", help="check SPEC and its tables against the source (no Spark)")
+    validate.add_argument("spec")
+    validate.add_argument("--sandbox", action="store_true", help="check against the source's sandbox")
+    validate.add_argument("--option", action="append", metavar="KEY=VALUE", help="connector option (repeatable)")
+    validate.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
+    validate.set_defaults(func=cmd_pipeline_validate)
+    render = psub.add_parser("render", help="write SPEC as a Databricks Spark Declarative Pipelines source + settings")
+    render.add_argument("spec")
+    render.add_argument("--target", choices=["databricks"], default="databricks", help="render target (databricks)")
+    render.add_argument("--output", default="build/databricks", help="output folder (default build/databricks)")
+    render.set_defaults(func=cmd_pipeline_render)
 
     sandbox = sub.add_parser("sandbox", help="run a source's sandbox API server in the foreground")
     sandbox.add_argument("source", help="example or hubspot")
     sandbox.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free port)")
-    sandbox.add_argument("--token", default=None, help="the bearer token the sandbox accepts")
+    sandbox.add_argument("--token", default=None, help="the bearer token the sandbox accepts (default: the sandbox's)")
     sandbox.add_argument("--seed", type=int, default=None, help="records to seed per object (source-specific)")
     sandbox.set_defaults(func=cmd_sandbox)
     return parser
@@ -135,8 +352,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a clear one-line error, not a traceback, for users
         from sources.http.redact import redact_text
 
-        print(f"lakeflow {args.command}: error: {redact_text(str(exc), [])}", file=sys.stderr)
-        return 1
+        name = args.command + (f" {args.pipeline_command}" if getattr(args, "pipeline_command", None) else "")
+        print(f"lakeflow {name}: error: {redact_text(str(exc), [])}", file=sys.stderr)
+        from harness.pipeline.spec import SpecError
+
+        return 2 if isinstance(exc, (UsageError, SpecError)) else 1
 
 
 if __name__ == "__main__":

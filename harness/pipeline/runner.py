@@ -168,7 +168,7 @@ class PipelineRunner:
         return {**self.connection, **plan.options, "tableName": plan.source_table, **extra}
 
     def _run_snapshot(self, plan: TablePlan, table: TableProgress) -> None:
-        spark = self.spark.newSession()
+        spark = self.spark
         df = spark.read.format(self.format).options(**self._read_options(plan)).load()
         writer = self.writer(plan)
         writer.prepare(spark, df.schema)

@@ -218,7 +218,7 @@ def resolve(spec: PipelineSpec, connector, schema_of=None) -> list[TablePlan]:
     plan per destination table. Every problem is collected and raised as one
     :class:`SpecError`. ``schema_of(table, options)`` (default: the connector's) checks that
     overridden key and sequence columns exist."""
-    from datasource.connector_session import validate_metadata
+    from sources.interface import INGESTION_TYPES
 
     available = list(connector.list_tables())
     tables = spec.tables if spec.tables is not None else [TableSpec(source_table=t) for t in available]
@@ -231,10 +231,13 @@ def resolve(spec: PipelineSpec, connector, schema_of=None) -> list[TablePlan]:
             problems.append(f"{where}: source {spec.source!r} has no table {table.source_table!r}; its tables: {', '.join(available)}")
             continue
         options = {**spec.options, **table.options}
-        meta = validate_metadata(table.source_table, connector.read_table_metadata(table.source_table, dict(options)))
-        ingestion = meta["ingestion_type"]
-        keys = list(table.primary_keys or meta["primary_keys"])
-        sequence = table.sequence_by or meta["cursor_field"]
+        meta = connector.read_table_metadata(table.source_table, dict(options)) or {}
+        ingestion = meta.get("ingestion_type")
+        if ingestion not in INGESTION_TYPES:
+            problems.append(f"{where}: the connector gives ingestion type {ingestion!r}, not one of {', '.join(INGESTION_TYPES)}")
+            continue
+        keys = list(table.primary_keys or meta.get("primary_keys") or [])
+        sequence = table.sequence_by or meta.get("cursor_field")
         if table.scd_type == 2 and ingestion == "append":
             problems.append(f"{where}: scd_type 2 needs changes by primary key, but {table.source_table!r} is an append table; use scd_type 1 (or omit it)")
         if ingestion in ("cdc", "cdc_with_deletes") and not keys:

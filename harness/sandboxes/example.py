@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import random
+import time
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -609,6 +610,26 @@ class ExampleSandbox(SandboxServer):
             return {"count": len(ids), "min_id": min(ids) if ids else None, "max_id": max(ids) if ids else None,
                     "max_cursor": rows[-1][1][cf] if rows and cf else None}
 
+    def describe(self) -> str:
+        with self.lock:
+            held = ", ".join(f"{len(self._rows[t]):,} {t}" for t in TABLES)
+            return f"{held}, {len(self._tombstones['orders']):,} deleted orders"
+
+    def demo_changes(self) -> str:
+        with self.lock:
+            customers = sorted(self._rows["customers"])[:4]
+            orders = sorted(self._rows["orders"])
+            products = sorted(self._rows["products"])
+        self.add_records("customers", 5)
+        self.update_records("customers", customers)
+        self.update_records("orders", orders[:6])
+        self.delete_records("orders", orders[-3:])
+        self.add_records("events", 250)
+        self.delete_records("products", products[:1])
+        self.add_records("products", 2)
+        return ("5 customers created, 4 updated; 6 orders updated, 3 deleted; 250 events; "
+                "1 product removed and 2 added (snapshot)")
+
     def _table_or_value_error(self, table: str) -> str:
         if table not in TABLES:
             raise ValueError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
@@ -655,9 +676,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--event-count", type=int, default=5000)
     args = parser.parse_args(argv)
     sandbox = ExampleSandbox(token=args.token, seed=args.seed, host=args.host, port=args.port,
-                             latency=args.latency, event_count=args.event_count)
-    print(f"example sandbox on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    sandbox.serve_forever()
+                             latency=args.latency, event_count=args.event_count).start()
+    print(f"example sandbox on {sandbox.url} (token {sandbox.token}; Ctrl-C to stop)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
 
 
 if __name__ == "__main__":

@@ -170,6 +170,19 @@ class SandboxServer:
         their credentials)."""
         return {"base_url": self.url}
 
+    # -- the demo (``lakeflow demo``) --------------------------------------------------
+    #: The ``seed`` the demo starts this sandbox with (``None``: the constructor's default).
+    demo_seed: int | None = None
+
+    def describe(self) -> str:
+        """What the sandbox holds, in a few words (printed by ``lakeflow demo``)."""
+        return "running"
+
+    def demo_changes(self) -> str:
+        """Create, update and delete some records between the demo's two runs; return a
+        one-line account of what changed."""
+        raise NotImplementedError(f"{type(self).__name__} has no demo changes")
+
     # -- faults ------------------------------------------------------------------------
     def inject(self, fault: Fault, times: int = 1, endpoint: str = "*") -> None:
         """Serve ``fault`` for the next ``times`` requests to ``endpoint`` (an endpoint name

@@ -231,6 +231,28 @@ class HubSpotSandbox(SandboxServer):
     def connection_options(self) -> dict[str, str]:
         return {"base_url": self.url, "access_token": self.token}
 
+    # -- the demo -----------------------------------------------------------------------
+    demo_seed = 500
+
+    def describe(self) -> str:
+        counts = {t: self.record_count(t) for t in self.object_types()}
+        total = sum(counts.values())
+        return f"{total:,} CRM records ({', '.join(f'{n:,} {t}' for t, n in counts.items())}), {len(self._owners)} owners"
+
+    def demo_changes(self) -> str:
+        contacts = self.record_ids("contacts")
+        deals = self.record_ids("deals")
+        self.add_property("contacts", "demo_score", type="number", field_type="number", label="Demo score")
+        for i in range(25):
+            self.create_record("contacts", {"email": f"demo.new.{i}@example.com", "firstname": f"New{i}",
+                                            "demo_score": str(i)})
+        self.update_records("contacts", contacts[:40], {"demo_score": "42.5"})
+        self.update_records("deals", deals[:10], {"dealstage": "closedwon"})
+        self.archive_records("contacts", contacts[-5:])
+        self.archive_records("deals", deals[-3:])
+        return ("new contact property demo_score; 25 contacts created, 40 updated, 5 archived; "
+                "10 deals updated, 3 archived")
+
     # =====================================================================================
     # time
     # =====================================================================================

@@ -26,6 +26,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType, TimestampType
 
+from harness.pipeline import crashpoints
 from harness.pipeline.delta_target import Commit, DeltaTarget, idempotent, quote, with_fields
 from harness.pipeline.spec import TablePlan
 
@@ -75,6 +76,7 @@ class TableWriter:
         self.app_id = app_id
         self.tombstones = tombstones
         self._last_version: int | None = None
+        self._batches = 0
 
     # -- schema --------------------------------------------------------------------------
     def target_schema(self, source_schema: StructType) -> StructType:
@@ -112,15 +114,19 @@ class TableWriter:
             rows = batch.count()
             if rows == 0:
                 return BatchOutcome()
+            self._batches += 1
+            crashpoints.reach("before_write", self.plan.destination, self._batches)
             data_schema = StructType([f for f in batch.schema.fields if f.name != IS_DELETE])
             self.target.evolve(spark, self.target_schema(data_schema))
             with idempotent(spark, self.app_id, batch_id):
+                crashpoints.reach("during_write", self.plan.destination, self._batches)
                 if self.plan.ingestion_type == "append":
                     outcome = self._append(batch)
                 elif self.plan.scd_type == 2:
                     outcome = self._scd2(spark, batch, data_schema)
                 else:
                     outcome = self._scd1(spark, batch, data_schema)
+            crashpoints.reach("after_write", self.plan.destination, self._batches)
             outcome.rows_read = rows
             return outcome
         finally:

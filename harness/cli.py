@@ -161,12 +161,7 @@ def _log_path(home: Path, name: str) -> Path:
 
 
 def cmd_pipeline_validate(args: argparse.Namespace) -> int:
-    sandbox = _start_sandbox(_spec_source(args.spec), args.seed) if args.sandbox else None
-    try:
-        prepared = PreparedRun(args.spec, parse_options(args.option), sandbox)
-    finally:
-        if sandbox is not None:
-            sandbox.stop()
+    prepared = _prepare(args)
     _print(f"{args.spec}: valid; {_plural(len(prepared.plans), 'table')} from {prepared.spec.source}:")
     for plan in prepared.plans:
         extra = f" keys={','.join(plan.primary_keys)}" if plan.primary_keys else ""
@@ -220,13 +215,22 @@ def _home(args: argparse.Namespace) -> Path:
     return lakeflow_home(args.home)
 
 
+def _prepare(args: argparse.Namespace) -> PreparedRun:
+    """Resolve the spec against its source (or its sandbox with ``--sandbox``)."""
+    options = parse_options(args.option)
+    sandbox = _start_sandbox(_spec_source(args.spec), args.seed) if args.sandbox else None
+    try:
+        return PreparedRun(args.spec, options, sandbox)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
 def cmd_pipeline_render(args: argparse.Namespace) -> int:
-    from harness.pipeline import load_spec
     from harness.pipeline.render import render_databricks
 
-    spec = load_spec(args.spec)
-    written = render_databricks(spec, Path(args.output))
-    for path in written:
+    prepared = _prepare(args)
+    for path in render_databricks(prepared.spec, prepared.plans, Path(args.output), origin=args.spec):
         _print(f"wrote {path}")
     return 0
 
@@ -332,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("spec")
     render.add_argument("--target", choices=["databricks"], default="databricks", help="render target (databricks)")
     render.add_argument("--output", default="build/databricks", help="output folder (default build/databricks)")
+    render.add_argument("--sandbox", action="store_true", help="read table metadata from the source's sandbox")
+    render.add_argument("--option", action="append", metavar="KEY=VALUE", help="connector option (repeatable)")
+    render.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
     render.set_defaults(func=cmd_pipeline_render)
 
     sandbox = sub.add_parser("sandbox", help="run a source's sandbox API server in the foreground")

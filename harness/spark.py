@@ -37,6 +37,10 @@ _BASE_CONF = {
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
     "spark.sql.streaming.stopTimeout": "30s",
+    # Threads that start queries (the pipeline runs tables concurrently) get their own copy
+    # of the local properties; shared, a task could be serialized while another thread
+    # changes them (java.io.OptionalDataException).
+    "spark.localProperties.clone": "true",
 }
 
 _DELTA_CONF = {

@@ -84,10 +84,10 @@ class DeltaTarget:
         self.evolve(spark, schema)
 
     def evolve(self, spark, schema: StructType) -> None:
-        current = {f.name.lower() for f in self.table(spark).toDF().schema.fields}
-        missing = [f for f in schema.fields if f.name.lower() not in current]
+        """Add the columns and nested struct fields of ``schema`` the table lacks."""
+        missing = missing_fields(self.table(spark).toDF().schema, schema)
         if missing:
-            columns = ", ".join(f"{quote(f.name)} {f.dataType.simpleString()}" for f in missing)
+            columns = ", ".join(f"{'.'.join(quote(p) for p in path)} {dtype.simpleString()}" for path, dtype in missing)
             spark.sql(f"ALTER TABLE {self.sql_ref} ADD COLUMNS ({columns})")
 
     # -- commits -------------------------------------------------------------------------
@@ -121,6 +121,20 @@ def idempotent(spark, app_id: str, version: int):
     finally:
         spark.conf.unset(TXN_APP_ID)
         spark.conf.unset(TXN_VERSION)
+
+
+def missing_fields(current: StructType, wanted: StructType, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], object]]:
+    """Fields of ``wanted`` absent from ``current``, as (path, type); nested structs are
+    compared field by field (a property added inside a ``properties`` struct, say)."""
+    have = {f.name.lower(): f for f in current.fields}
+    out: list[tuple[tuple[str, ...], object]] = []
+    for field in wanted.fields:
+        mine = have.get(field.name.lower())
+        if mine is None:
+            out.append(((*prefix, field.name), field.dataType))
+        elif isinstance(field.dataType, StructType) and isinstance(mine.dataType, StructType):
+            out.extend(missing_fields(mine.dataType, field.dataType, (*prefix, mine.name)))
+    return out
 
 
 def with_fields(schema: StructType, *extra: StructField) -> StructType:

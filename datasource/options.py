@@ -18,12 +18,14 @@ IS_DELETE_FLOW = "isDeleteFlow"
 TABLE_NAME_LIST = "tableNameList"
 TABLE_CONFIGS = "tableConfigs"
 MAX_RECORDS_PER_BATCH = "maxRecordsPerBatch"
+#: Set by the pipeline runner: where readers report their request counts.
+METRICS_DIR = "lakeflowMetricsDir"
 #: The virtual table listing primary keys, cursor field and ingestion type per table.
 METADATA_TABLE = "_community_table_metadata"
 #: Options set by Databricks when it injects a Unity Catalog connection; not for connectors.
 _PLATFORM_OPTIONS = ("databricks.connection", "path")
 
-RUNTIME_OPTIONS = (TABLE_NAME, IS_DELETE_FLOW, TABLE_NAME_LIST, TABLE_CONFIGS, MAX_RECORDS_PER_BATCH)
+RUNTIME_OPTIONS = (TABLE_NAME, IS_DELETE_FLOW, TABLE_NAME_LIST, TABLE_CONFIGS, MAX_RECORDS_PER_BATCH, METRICS_DIR)
 
 
 class OptionError(ValueError):
@@ -90,6 +92,7 @@ class ReadOptions:
     is_delete_flow: bool
     max_records_per_batch: int | None
     connector_options: dict[str, str]
+    metrics_dir: str | None = None
 
     @classmethod
     def parse(
@@ -115,6 +118,7 @@ class ReadOptions:
             is_delete_flow=parse_bool(options, IS_DELETE_FLOW),
             max_records_per_batch=parse_positive_int(options, MAX_RECORDS_PER_BATCH),
             connector_options=connector_options,
+            metrics_dir=_lookup(options, METRICS_DIR) or None,
         )
 
     def __repr__(self) -> str:

@@ -29,6 +29,7 @@ from pyspark.sql.types import StructType
 from datasource.arrow_convert import ArrowConverter
 from datasource.connector_session import ConnectorSession, offset_key
 from datasource.metadata_table import read_metadata_table
+from datasource.metrics import metered, metered_iter
 from datasource.options import METADATA_TABLE
 from sources.interface import ConnectorError
 
@@ -89,15 +90,19 @@ class LakeflowBatchReader(DataSourceReader):
         if session.table == METADATA_TABLE:
             return [LakeflowPartition("metadata")]
         if session.partitioned_batch():
-            descriptors = session.guard(
-                lambda: session.connector.get_partitions(session.table, session.table_options), "get_partitions"
-            )
+            with metered(session.read_options.metrics_dir):
+                descriptors = session.guard(
+                    lambda: session.connector.get_partitions(session.table, session.table_options), "get_partitions"
+                )
             partitions = descriptor_partitions(session, descriptors, "get_partitions")
             log.info("table %s: %d partitions", session.table, len(partitions))
             return partitions or [LakeflowPartition("empty")]
         return [LakeflowPartition("table")]
 
     def read(self, partition: LakeflowPartition) -> Iterator[pa.RecordBatch]:
+        return metered_iter(self.session.read_options.metrics_dir, self._read(partition))
+
+    def _read(self, partition: LakeflowPartition) -> Iterator[pa.RecordBatch]:
         session = self.session
         if partition.kind == "metadata":
             yield from read_metadata_table(session, self.schema)
@@ -172,13 +177,14 @@ class LakeflowSimpleStreamReader(SimpleDataSourceStreamReader, SupportsTriggerAv
         batches: list[pa.RecordBatch] = []
         total = 0
         current: Any = start
-        while total < self.max_records:
-            page, count, end = self._step(current)
-            batches.extend(page)
-            total += count
-            if offset_key(end) == offset_key(current):
-                break
-            current = end
+        with metered(self.session.read_options.metrics_dir):
+            while total < self.max_records:
+                page, count, end = self._step(current)
+                batches.extend(page)
+                total += count
+                if offset_key(end) == offset_key(current):
+                    break
+                current = end
         log.info("table %s: micro-batch of %d records up to %s", self.session.table, total, offset_key(current))
         return iter(batches), current
 
@@ -187,16 +193,17 @@ class LakeflowSimpleStreamReader(SimpleDataSourceStreamReader, SupportsTriggerAv
         batches: list[pa.RecordBatch] = []
         current: Any = start
         target = offset_key(end)
-        while offset_key(current) != target:
-            page, _, nxt = self._step(current)
-            batches.extend(page)
-            if offset_key(nxt) == offset_key(current):
-                log.warning(
-                    "table %s: replay from %s stopped at %s before reaching %s (the source changed)",
-                    self.session.table, offset_key(start), offset_key(current), target,
-                )
-                break
-            current = nxt
+        with metered(self.session.read_options.metrics_dir):
+            while offset_key(current) != target:
+                page, _, nxt = self._step(current)
+                batches.extend(page)
+                if offset_key(nxt) == offset_key(current):
+                    log.warning(
+                        "table %s: replay from %s stopped at %s before reaching %s (the source changed)",
+                        self.session.table, offset_key(start), offset_key(current), target,
+                    )
+                    break
+                current = nxt
         return iter(batches)
 
     def commit(self, end: dict) -> None:
@@ -230,7 +237,8 @@ class LakeflowPartitionedStreamReader(DataSourceStreamReader, SupportsTriggerAva
         if cap:
             options["max_records_per_batch"] = str(cap)
         session = self.session
-        end = session.guard(lambda: session.connector.latest_offset(session.table, options, start), "latest_offset")
+        with metered(session.read_options.metrics_dir):
+            end = session.guard(lambda: session.connector.latest_offset(session.table, options, start), "latest_offset")
         if not isinstance(end, dict):
             raise ConnectorError(f"latest_offset({session.table!r}) returned {type(end).__name__}, not a dict")
         return end
@@ -249,14 +257,16 @@ class LakeflowPartitionedStreamReader(DataSourceStreamReader, SupportsTriggerAva
         session = self.session
         if offset_key(start) == offset_key(end):
             return []
-        descriptors = session.guard(
-            lambda: session.connector.get_partitions(session.table, session.table_options, start, end), "get_partitions"
-        )
+        with metered(session.read_options.metrics_dir):
+            descriptors = session.guard(
+                lambda: session.connector.get_partitions(session.table, session.table_options, start, end), "get_partitions"
+            )
         return descriptor_partitions(session, descriptors, "get_partitions")
 
     def read(self, partition: LakeflowPartition) -> Iterator[pa.RecordBatch]:
         converter = self.session.converter(self.schema, self.primary_keys)
-        yield from read_descriptor(self.session, converter, partition.descriptor)
+        yield from metered_iter(self.session.read_options.metrics_dir,
+                                read_descriptor(self.session, converter, partition.descriptor))
 
     def commit(self, end: dict) -> None:
         pass

@@ -133,7 +133,9 @@ def local_session(
     Args:
         home: the Lakeflow home for the metastore and warehouse (see :func:`lakeflow_home`).
         delta: enable Delta Lake and the persistent metastore (default).
-        log_file: where the JVM's own output (Ivy, log4j) goes instead of the terminal.
+        log_file: where the JVM's own output (Ivy, log4j) goes instead of the terminal
+            (default with Delta: ``<home>/logs/spark.log``); Spark's errors still reach
+            Python as exceptions.
     """
     require_java()
     worker_environment()
@@ -144,6 +146,7 @@ def local_session(
         root = lakeflow_home(home)
         (root / "metastore").mkdir(parents=True, exist_ok=True)
         conf.update(delta_conf(root))
+        log_file = log_file or root / "logs" / "spark.log"
     conf.update(extra_conf or {})
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in conf.items():

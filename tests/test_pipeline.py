@@ -229,3 +229,16 @@ def test_cli_rejects_a_bad_option_before_spark(tmp_path):
 def test_cli_version():
     out = subprocess.run([sys.executable, "-m", "harness.cli", "--version"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.startswith("lakeflow ")
+
+
+def test_requests_per_table_match_what_the_sandbox_served(spark, tmp_path):
+    with ExampleSandbox(event_count=300) as sandbox:
+        spec = _spec(tmp_path, "reqs", "tables:\n  - source_table: customers\n  - source_table: products\n")
+        prepared = PreparedRun(str(spec), {}, sandbox)
+        sandbox.reset_counts()
+        result = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, tmp_path, max_concurrent=1).run()
+        assert result.ok
+        served = sum(sandbox.request_counts.values())
+        assert served > 0
+        assert sum(t.requests for t in result.tables) == served, (
+            {t.destination: t.requests for t in result.tables}, dict(sandbox.request_counts))

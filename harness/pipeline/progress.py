@@ -72,8 +72,9 @@ class PlainProgress:
         elif what == "start":
             text = f"  {table.destination}: started ({table.kind}, from {table.source_table})"
         elif what == "done":
+            requests = "" if table.requests is None else f", {table.requests:,} requests"
             text = (f"  {table.destination}: done in {table.elapsed:.1f}s: {table.batches} batch(es), read {t.rows_read:,}, "
-                    f"inserted {t.inserted:,}, updated {t.updated:,}, deleted {t.deleted:,}")
+                    f"inserted {t.inserted:,}, updated {t.updated:,}, deleted {t.deleted:,}{requests}")
         else:
             text = f"  {table.destination}: FAILED: {table.error}"
         with self.lock:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from datasource.metrics import METRICS_DIR, total_requests
 from harness.pipeline.apply import IS_DELETE, TableWriter
 from harness.pipeline.delta_target import DeltaTarget
 from harness.pipeline.progress import PlainProgress, TableProgress
@@ -149,12 +151,14 @@ class PipelineRunner:
         if self._stopping:
             return
         table.status, table.started = "running", time.monotonic()
+        shutil.rmtree(self._metrics_dir(plan), ignore_errors=True)
         self._event(table, "start")
         try:
             if plan.ingestion_type == "snapshot":
                 self._run_snapshot(plan, table)
             else:
                 self._run_stream(plan, table)
+            self._count_requests(plan, table)
             table.status = "done"
             table.finished = time.monotonic()
             self._event(table, "done")
@@ -165,7 +169,14 @@ class PipelineRunner:
             self._event(table, "failed")
 
     def _read_options(self, plan: TablePlan, **extra: str) -> dict[str, str]:
-        return {**self.connection, **plan.options, "tableName": plan.source_table, **extra}
+        return {**self.connection, **plan.options, "tableName": plan.source_table,
+                METRICS_DIR: str(self._metrics_dir(plan)), **extra}
+
+    def _metrics_dir(self, plan: TablePlan) -> Path:
+        return self.state_dir(plan) / "requests"
+
+    def _count_requests(self, plan: TablePlan, table: TableProgress) -> None:
+        table.requests = total_requests(self._metrics_dir(plan))
 
     def _run_snapshot(self, plan: TablePlan, table: TableProgress) -> None:
         spark = self.spark
@@ -175,6 +186,7 @@ class PipelineRunner:
         outcome = writer.apply_snapshot(df, self.snapshot_time)
         table.batches = 1
         table.totals.add(outcome)
+        self._count_requests(plan, table)
         self._event(table, "batch")
 
     def _run_stream(self, plan: TablePlan, table: TableProgress) -> None:
@@ -199,6 +211,7 @@ class PipelineRunner:
             with self._lock:
                 table.batches += 1
                 table.totals.add(outcome)
+            self._count_requests(plan, table)
             self._event(table, "batch")
 
         checkpoint = self.state_dir(plan) / "checkpoint"

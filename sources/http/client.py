@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from typing import Any, Callable, Iterable, Mapping
@@ -29,6 +30,21 @@ class HttpError(Exception):
         self.status = status
         self.body = body
         super().__init__(message)
+
+
+_sent = itertools.count(1)
+_sent_so_far = 0
+
+
+def requests_sent() -> int:
+    """HTTP requests (retries included) every ``HttpClient`` of this process has sent; the
+    runtime reports the difference around a read as that read's request count."""
+    return _sent_so_far
+
+
+def _count_request() -> None:
+    global _sent_so_far
+    _sent_so_far = next(_sent)  # itertools.count is atomic under the GIL
 
 
 class HttpClient:
@@ -104,6 +120,7 @@ class HttpClient:
                 limiter.acquire()
             try:
                 self.request_count += 1
+                _count_request()
                 response = self.session.request(
                     method, url, params=params, json=json, timeout=self.timeout
                 )

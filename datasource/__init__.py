@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 
 from datasource.arrow_convert import ArrowConverter, ConversionError
 from datasource.options import METADATA_TABLE, OptionError
@@ -52,7 +54,27 @@ def register(spark, source: str | type[LakeflowConnect], name: str | None = None
             subclass.
         name: the format name to register under; default ``lakeflow_<source>`` (for a class,
             ``<source>`` is derived from its name: ``HubSpotLakeflowConnect`` → ``hubspot``).
+
+    On a classic session with ``PYSPARK_PYTHON`` unset, Spark's Python workers are pointed at
+    this interpreter (see :func:`use_this_python`).
     """
     ds = data_source_class(source, name)
+    use_this_python(spark)
     spark.dataSource.register(ds)
     return ds.format_name
+
+
+def use_this_python(spark) -> None:
+    """Make Spark's Python workers run this interpreter (the one that imports this package)
+    when ``PYSPARK_PYTHON`` is unset; otherwise they run ``python3`` from ``PATH``, which
+    may not have the package (``ModuleNotFoundError: No module named 'datasource'``). Does
+    nothing on Spark Connect, where the server's environment decides."""
+    if os.environ.get("PYSPARK_PYTHON"):
+        return
+    try:
+        sc = spark.sparkContext  # classic sessions only
+    except Exception:  # Spark Connect has no SparkContext
+        return
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    if getattr(sc, "pythonExec", None) in (None, "python3", "python"):
+        sc.pythonExec = sys.executable

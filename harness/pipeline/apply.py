@@ -20,6 +20,7 @@ with the streaming batch id, so a batch replayed after a crash is applied once.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, Window
@@ -43,12 +44,17 @@ class BatchOutcome:
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
+    #: Seconds spent reading the source (API calls and conversion) and writing Delta.
+    read_seconds: float = 0.0
+    write_seconds: float = 0.0
 
     def add(self, other: "BatchOutcome") -> None:
         self.rows_read += other.rows_read
         self.inserted += other.inserted
         self.updated += other.updated
         self.deleted += other.deleted
+        self.read_seconds += other.read_seconds
+        self.write_seconds += other.write_seconds
 
 
 def _col(name: str, alias: str | None = None) -> str:
@@ -111,7 +117,9 @@ class TableWriter:
         spark = batch.sparkSession
         batch = batch.persist()
         try:
-            rows = batch.count()
+            started = time.perf_counter()
+            rows = batch.count()  # reads the source once; the writes below use the cache
+            read_seconds = time.perf_counter() - started
             if rows == 0:
                 return BatchOutcome()
             self._batches += 1
@@ -128,6 +136,8 @@ class TableWriter:
                     outcome = self._scd1(spark, batch, data_schema)
             crashpoints.reach("after_write", self.plan.destination, self._batches)
             outcome.rows_read = rows
+            outcome.read_seconds = read_seconds
+            outcome.write_seconds = time.perf_counter() - started - read_seconds
             return outcome
         finally:
             batch.unpersist()
@@ -165,7 +175,7 @@ class TableWriter:
             latest = self._drop_deleted_later(spark, latest)
         columns = [f.name for f in data_schema.fields]
         newer = f"(t.{quote(seq)} IS NULL OR s.{quote(seq)} >= t.{quote(seq)})"
-        (
+        return merged(
             self.target.table(spark).alias("t")
             .merge(latest.alias("s"), _key_match(keys))
             .whenMatchedDelete(condition=f"s.{IS_DELETE} AND {newer}")
@@ -173,23 +183,20 @@ class TableWriter:
             .whenNotMatchedInsert(condition=f"NOT s.{IS_DELETE}", values={quote(c): _col(c, "s") for c in columns})
             .execute()
         )
-        commit = self._commit_since(spark)
-        if commit is None:
-            return BatchOutcome()
-        return BatchOutcome(inserted=commit.inserted, updated=commit.updated, deleted=commit.deleted)
 
     def _drop_deleted_later(self, spark, latest: DataFrame) -> DataFrame:
         """Record this batch's deletes as tombstones, and drop upserts older than a stored
         tombstone of their key (a late change must not resurrect a deleted row)."""
         keys, seq = self.plan.primary_keys, self.plan.sequence_by
         deletes = latest.where(F.col(IS_DELETE)).select(*[F.col(k) for k in keys], F.col(seq).alias(_SEQ))
-        (
-            self.tombstones.table(spark).alias("t")
-            .merge(deletes.alias("s"), _key_match(keys))
-            .whenMatchedUpdate(condition=f"s.{_SEQ} > t.{_SEQ}", set={_SEQ: f"s.{_SEQ}"})
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
+        if not deletes.isEmpty():
+            (
+                self.tombstones.table(spark).alias("t")
+                .merge(deletes.alias("s"), _key_match(keys))
+                .whenMatchedUpdate(condition=f"s.{_SEQ} > t.{_SEQ}", set={_SEQ: f"s.{_SEQ}"})
+                .whenNotMatchedInsertAll()
+                .execute()
+            )
         stones = self.tombstones.table(spark).toDF().alias("d")
         joined = latest.alias("s").join(stones, on=[F.col(f"s.{k}") == F.col(f"d.{k}") for k in keys], how="left")
         keep = F.col(f"d.{_SEQ}").isNull() | F.col(f"s.{IS_DELETE}") | (F.col(f"s.{seq}") > F.col(f"d.{_SEQ}"))
@@ -228,7 +235,7 @@ class TableWriter:
                 .select(*columns, F.col(_SEQ).alias(START_AT), F.col("__end").alias(END_AT))
             )
             match = _key_match(keys) + f" AND t.{START_AT} <=> s.{START_AT}"
-            (
+            outcome = merged(
                 self.target.table(spark).alias("t")
                 .merge(versions.alias("s"), match)
                 .whenMatchedUpdate(condition=f"NOT (t.{END_AT} <=> s.{END_AT})", set={END_AT: f"s.{END_AT}"})
@@ -238,10 +245,9 @@ class TableWriter:
             new_events.unpersist()
         finally:
             stored.unpersist()
-        commit = self._commit_since(spark)
-        if commit is None:
-            return BatchOutcome()
-        return BatchOutcome(inserted=commit.inserted, updated=commit.updated, deleted=new_deletes)
+        if outcome.inserted or outcome.updated:
+            outcome.deleted = new_deletes
+        return outcome
 
     # -- snapshots -------------------------------------------------------------------------
     def apply_snapshot(self, snapshot: DataFrame, snapshot_time) -> BatchOutcome:
@@ -249,29 +255,31 @@ class TableWriter:
         ``snapshot_time`` (SCD 2), in one commit."""
         spark = snapshot.sparkSession
         snapshot = snapshot.persist()
+        started = time.perf_counter()
         try:
             rows = snapshot.count()
+            timing = {"read_seconds": time.perf_counter() - started}
             self.target.evolve(spark, self.target_schema(snapshot.schema))
             columns = snapshot.columns
             keys = self.plan.primary_keys
             if not keys:
                 self._save(self._writer(snapshot, "overwrite"))
                 commit = self._commit_since(spark)
-                return BatchOutcome(rows_read=rows, inserted=commit.inserted if commit else 0)
+                return _timed(BatchOutcome(rows_read=rows, inserted=commit.inserted if commit else 0), started, timing)
             row_t = f"to_json(struct({', '.join(_col(c, 't') for c in columns)}))"
             row_s = f"to_json(struct({', '.join(_col(c, 's') for c in columns)}))"
             changed = f"NOT ({row_t} <=> {row_s})"
             table = self.target.table(spark).alias("t")
             if self.plan.scd_type == 1:
-                (
+                outcome = merged(
                     table.merge(snapshot.alias("s"), _key_match(keys))
                     .whenMatchedUpdate(condition=changed, set={quote(c): _col(c, "s") for c in columns})
                     .whenNotMatchedInsert(values={quote(c): _col(c, "s") for c in columns})
                     .whenNotMatchedBySourceDelete()
                     .execute()
                 )
-                commit = self._commit_since(spark)
-                return BatchOutcome(rows_read=rows, **_counts(commit))
+                outcome.rows_read = rows
+                return _timed(outcome, started, timing)
             at = F.lit(snapshot_time).cast(TimestampType())
             merge_keys = [F.col(k).alias(f"__mk_{k}") for k in keys]
             current = self.target.table(spark).toDF().where(F.col(END_AT).isNull()).alias("t")
@@ -283,20 +291,29 @@ class TableWriter:
                 changed_rows.select("*", *[F.lit(None).cast(snapshot.schema[k].dataType).alias(f"__mk_{k}") for k in keys])
             )
             on = " AND ".join(f"t.{quote(k)} = s.{quote('__mk_' + k)}" for k in keys) + f" AND t.{END_AT} IS NULL"
-            (
+            outcome = merged(
                 table.merge(staged.alias("s"), on)
                 .whenMatchedUpdate(condition=changed, set={END_AT: at})
                 .whenNotMatchedInsert(values={**{quote(c): _col(c, "s") for c in columns}, START_AT: at, END_AT: F.lit(None).cast(TimestampType())})
                 .whenNotMatchedBySourceUpdate(condition=f"t.{END_AT} IS NULL", set={END_AT: at})
                 .execute()
             )
-            commit = self._commit_since(spark)
-            return BatchOutcome(rows_read=rows, **_counts(commit))
+            outcome.rows_read = rows
+            return _timed(outcome, started, timing)
         finally:
             snapshot.unpersist()
 
 
-def _counts(commit: Commit | None) -> dict:
-    if commit is None:
-        return {}
-    return {"inserted": commit.inserted, "updated": commit.updated, "deleted": commit.deleted}
+def _timed(outcome: BatchOutcome, started: float, timing: dict) -> BatchOutcome:
+    outcome.read_seconds = timing["read_seconds"]
+    outcome.write_seconds = time.perf_counter() - started - outcome.read_seconds
+    return outcome
+
+
+def merged(metrics) -> BatchOutcome:
+    """The outcome of a Delta MERGE from the metrics row ``execute()`` returns (no row: Delta
+    skipped the commit as an already-applied transaction)."""
+    row = metrics.first() if metrics is not None else None
+    if row is None:
+        return BatchOutcome()
+    return BatchOutcome(inserted=row["num_inserted_rows"], updated=row["num_updated_rows"], deleted=row["num_deleted_rows"])

@@ -227,3 +227,7 @@ class PipelineRunner:
             query.awaitTermination()
         finally:
             self._queries.remove(query)
+        # A simple stream reads the source while Spark plans the micro-batch (latestOffset /
+        # getBatch); count that as reading, beside the batch's own materialization.
+        planning_ms = sum((p.durationMs or {}).get(k, 0) for p in query.recentProgress for k in ("latestOffset", "getBatch"))
+        table.totals.read_seconds += planning_ms / 1000

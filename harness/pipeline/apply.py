@@ -82,6 +82,7 @@ class TableWriter:
         self.app_id = app_id
         self.tombstones = tombstones
         self._last_version: int | None = None
+        self._empty = False
         self._batches = 0
 
     # -- schema --------------------------------------------------------------------------
@@ -102,6 +103,8 @@ class TableWriter:
             seq = source_schema[self.plan.sequence_by]
             self.tombstones.ensure(spark, StructType([*keys, StructField(_SEQ, seq.dataType)]))
         self._last_version = self.target.last_commit(spark).version
+        # An empty SCD 1 target takes its first batch as a plain append: nothing to match.
+        self._empty = self.target.is_empty(spark)
 
     def _commit_since(self, spark) -> Commit | None:
         """The target's newest commit if one was made since the last call."""
@@ -154,6 +157,7 @@ class TableWriter:
     def _append(self, batch: DataFrame) -> BatchOutcome:
         spark = batch.sparkSession
         data = batch.drop(IS_DELETE)
+        self._empty = False
         self._save(self._writer(data, "append"))
         commit = self._commit_since(spark)
         return BatchOutcome(inserted=commit.inserted if commit else 0)
@@ -174,6 +178,8 @@ class TableWriter:
         if self.tombstones is not None:
             latest = self._drop_deleted_later(spark, latest)
         columns = [f.name for f in data_schema.fields]
+        if self._empty:
+            return self._append(latest.where(~F.col(IS_DELETE)).select(*columns))
         newer = f"(t.{quote(seq)} IS NULL OR s.{quote(seq)} >= t.{quote(seq)})"
         return merged(
             self.target.table(spark).alias("t")

@@ -90,6 +90,9 @@ class DeltaTarget:
             columns = ", ".join(f"{'.'.join(quote(p) for p in path)} {dtype.simpleString()}" for path, dtype in missing)
             spark.sql(f"ALTER TABLE {self.sql_ref} ADD COLUMNS ({columns})")
 
+    def is_empty(self, spark) -> bool:
+        return self.table(spark).detail().first()["numFiles"] == 0
+
     # -- commits -------------------------------------------------------------------------
     def last_commit(self, spark) -> Commit:
         row = self.table(spark).history(1).select("version", "operation", "operationMetrics").first()

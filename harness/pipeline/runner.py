@@ -202,7 +202,9 @@ class PipelineRunner:
             deletes = spark.readStream.format(self.format).options(**self._read_options(plan, isDeleteFlow="true")).load()
             changes = changes.unionByName(deletes.withColumn(IS_DELETE, F.lit(True)))
         writer = self.writer(plan)
+        t0 = time.monotonic()
         writer.prepare(spark, source_schema)
+        log.info("table %s: destination ready in %.1fs", plan.destination, time.monotonic() - t0)
 
         def apply(batch, batch_id: int) -> None:
             outcome = writer.apply_batch(batch, batch_id)
@@ -229,5 +231,7 @@ class PipelineRunner:
             self._queries.remove(query)
         # A simple stream reads the source while Spark plans the micro-batch (latestOffset /
         # getBatch); count that as reading, beside the batch's own materialization.
+        for progress in query.recentProgress:
+            log.info("table %s: batch %s durations %s", plan.destination, progress.batchId, progress.durationMs)
         planning_ms = sum((p.durationMs or {}).get(k, 0) for p in query.recentProgress for k in ("latestOffset", "getBatch"))
         table.totals.read_seconds += planning_ms / 1000

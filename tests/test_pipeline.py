@@ -242,3 +242,20 @@ def test_requests_per_table_match_what_the_sandbox_served(spark, tmp_path):
         assert served > 0
         assert sum(t.requests for t in result.tables) == served, (
             {t.destination: t.requests for t in result.tables}, dict(sandbox.request_counts))
+
+
+def test_a_failed_table_is_one_line_and_the_others_finish(spark, tmp_path):
+    with ExampleSandbox(event_count=100) as sandbox:
+        spec = _spec(tmp_path, "partial", """
+            tables:
+              - source_table: customers
+                options: {page_size: "100000"}
+              - source_table: products
+        """)
+        prepared = PreparedRun(str(spec), {}, sandbox)
+        result = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, tmp_path).run()
+    assert not result.ok
+    (failed,) = result.failed
+    assert failed.destination == "customers"
+    assert "\n" not in failed.error and "page_size" in failed.error, failed.error
+    assert {t.destination: t.status for t in result.tables} == {"customers": "failed", "products": "done"}

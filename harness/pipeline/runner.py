@@ -118,10 +118,7 @@ class PipelineRunner:
 
     # -- running -------------------------------------------------------------------------
     def run(self) -> RunResult:
-        from datasource import register
-
         started = time.monotonic()
-        self.format = register(self.spark, self.spec.source)
         self.snapshot_time = datetime.now(timezone.utc).replace(tzinfo=None)
         with self.progress:
             with ThreadPoolExecutor(max_workers=self.max_concurrent, thread_name_prefix="lakeflow-table") as pool:
@@ -168,6 +165,16 @@ class PipelineRunner:
             log.error("table %s failed", plan.destination, exc_info=exc)
             self._event(table, "failed")
 
+    def _format(self, plan: TablePlan) -> str:
+        """A format name of the source's own for this destination table. Spark keeps one
+        Python function (with a mutable environment map) per registered format; tables
+        running concurrently on one format were seen to corrupt each other's task
+        serialization (java.io.OptionalDataException), so each table registers its own."""
+        from datasource import register
+
+        with self._lock:
+            return register(self.spark, self.spec.source, name=f"lakeflow_{self.spec.source}__{plan.destination}")
+
     def _read_options(self, plan: TablePlan, **extra: str) -> dict[str, str]:
         return {**self.connection, **plan.options, "tableName": plan.source_table,
                 METRICS_DIR: str(self._metrics_dir(plan)), **extra}
@@ -180,7 +187,7 @@ class PipelineRunner:
 
     def _run_snapshot(self, plan: TablePlan, table: TableProgress) -> None:
         spark = self.spark
-        df = spark.read.format(self.format).options(**self._read_options(plan)).load()
+        df = spark.read.format(self._format(plan)).options(**self._read_options(plan)).load()
         writer = self.writer(plan)
         writer.prepare(spark, df.schema)
         outcome = writer.apply_snapshot(df, self.snapshot_time)
@@ -193,13 +200,13 @@ class PipelineRunner:
         from pyspark.sql import functions as F
 
         spark = self.spark
-        reader = spark.readStream.format(self.format)
-        changes = reader.options(**self._read_options(plan)).load()
+        fmt = self._format(plan)
+        changes = spark.readStream.format(fmt).options(**self._read_options(plan)).load()
         source_schema = changes.schema
         if plan.ingestion_type != "append":
             changes = changes.withColumn(IS_DELETE, F.lit(False))
         if plan.with_deletes:
-            deletes = spark.readStream.format(self.format).options(**self._read_options(plan, isDeleteFlow="true")).load()
+            deletes = spark.readStream.format(fmt).options(**self._read_options(plan, isDeleteFlow="true")).load()
             changes = changes.unionByName(deletes.withColumn(IS_DELETE, F.lit(True)))
         writer = self.writer(plan)
         t0 = time.monotonic()

@@ -22,6 +22,8 @@ class TableProgress:
     started: float | None = None
     finished: float | None = None
     error: str | None = None
+    #: Seconds spent creating or evolving the destination before reading.
+    setup_seconds: float = 0.0
 
     @property
     def elapsed(self) -> float:

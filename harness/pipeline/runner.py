@@ -211,7 +211,8 @@ class PipelineRunner:
         writer = self.writer(plan)
         t0 = time.monotonic()
         writer.prepare(spark, source_schema)
-        log.info("table %s: destination ready in %.1fs", plan.destination, time.monotonic() - t0)
+        table.setup_seconds = time.monotonic() - t0
+        log.info("table %s: destination ready in %.1fs", plan.destination, table.setup_seconds)
 
         def apply(batch, batch_id: int) -> None:
             outcome = writer.apply_batch(batch, batch_id)

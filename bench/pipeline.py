@@ -36,14 +36,7 @@ from harness.cli import PreparedRun  # noqa: E402
 from harness.pipeline.runner import PipelineRunner  # noqa: E402
 from harness.sandboxes.hubspot import HubSpotSandbox  # noqa: E402
 from harness.spark import local_session  # noqa: E402
-
-
-def seed_contacts(sandbox: HubSpotSandbox, count: int) -> list[str]:
-    ids: list[str] = []
-    base = int(time.time() * 1000) - 30 * 86_400_000
-    for burst, start in enumerate(range(0, count, 1000)):
-        ids += sandbox.seed_burst("contacts", min(1000, count - start), timestamp_ms=base + burst * 60_000)
-    return ids
+from hubspot_ingest import seed_contacts  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 
 def run_pipeline(spark, prepared, home: Path) -> tuple[float, object]:

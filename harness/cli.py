@@ -67,27 +67,30 @@ def _sandbox_class(source: str):
         raise UsageError(str(exc)) from None
 
 
-def _start_sandbox(source: str, seed: int | None = None, token: str | None = None, port: int = 0):
+def _sandbox(source: str, seed: int | None = None, token: str | None = None, port: int = 0):
+    """The source's sandbox (not started), seeded as the demo seeds it unless ``seed``."""
     cls = _sandbox_class(source)
     kwargs: dict = {"port": port}
     if token:
         kwargs["token"] = token
-    seed = getattr(cls, "demo_seed", None) if seed is None else seed
+    seed = cls.demo_seed if seed is None else seed
     if seed is not None:
         kwargs["seed"] = seed
-    return cls(**kwargs).start()
+    return cls(**kwargs)
+
+
+def _start_sandbox(source: str, seed: int | None = None) -> object:
+    return _sandbox(source, seed).start()
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    sandbox = _start_sandbox(args.source, args.seed, args.token, args.port)
-    _print(f"{args.source} sandbox listening on {sandbox.url} (Ctrl-C to stop)")
-    # A sandbox token is a test value chosen on this command line, not a credential.
-    _print(f"connector options: {sandbox.connection_options()}")
-    try:
-        while True:
-            time.sleep(3600)
-    finally:
-        sandbox.stop()
+    def announce(sandbox) -> None:
+        _print(f"{args.source} sandbox listening on {sandbox.url} (Ctrl-C to stop)")
+        # A sandbox token is a test value chosen on this command line, not a credential.
+        _print(f"connector options: {sandbox.connection_options()}")
+
+    _sandbox(args.source, args.seed, args.token, args.port).serve_forever(announce=announce)
+    return 0
 
 
 # ------------------------------------------------------------------------------ pipeline

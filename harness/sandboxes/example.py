@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import copy
 import random
-import time
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -676,15 +675,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--event-count", type=int, default=5000)
     args = parser.parse_args(argv)
     sandbox = ExampleSandbox(token=args.token, seed=args.seed, host=args.host, port=args.port,
-                             latency=args.latency, event_count=args.event_count).start()
-    print(f"example sandbox on {sandbox.url} (token {sandbox.token}; Ctrl-C to stop)", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sandbox.stop()
+                             latency=args.latency, event_count=args.event_count)
+    sandbox.serve_forever(announce=lambda s: print(f"example sandbox on {s.url} (token {s.token}; Ctrl-C to stop)", flush=True))
 
 
 if __name__ == "__main__":

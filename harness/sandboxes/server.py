@@ -144,9 +144,12 @@ class SandboxServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def serve_forever(self) -> None:
-        """Run in the foreground (for ``lakeflow sandbox``) until interrupted."""
+    def serve_forever(self, announce: Callable[["SandboxServer"], None] | None = None) -> None:
+        """Run in the foreground (``lakeflow sandbox``, ``python -m ...``) until interrupted;
+        ``announce(self)`` is called once the port is bound (to print the real URL)."""
         self.start()
+        if announce is not None:
+            announce(self)
         try:
             while True:
                 time.sleep(3600)

@@ -6,7 +6,6 @@ read, how offsets are compared and how a connector's mistakes are reported.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, Callable, Iterator
 
@@ -16,33 +15,15 @@ from datasource.arrow_convert import ArrowConverter
 from datasource.options import ReadOptions, safe_repr
 from sources.http.redact import redact_text, secret_values
 from sources.interface import (
-    INGESTION_TYPES,
     ConnectorError,
     LakeflowConnect,
     SupportsPartition,
     SupportsPartitionedStream,
     UnknownTableError,
 )
+from sources.interface.contract import Page, iterate_offsets, offset_key, validate_metadata  # noqa: F401 (re-exported)
 
 log = logging.getLogger("lakeflow.datasource")
-
-
-def offset_key(offset: Any) -> str:
-    """Canonical JSON of an offset, for equality (``None`` and ``{}`` both mean "start")."""
-    if offset in (None, {}):
-        return "{}"
-    return json.dumps(offset, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def check_offset(offset: Any, table: str, method: str) -> None:
-    if offset is None:
-        return
-    if not isinstance(offset, dict):
-        raise ConnectorError(f"{method}({table!r}) returned an offset of type {type(offset).__name__}; offsets must be dicts")
-    try:
-        json.dumps(offset)
-    except (TypeError, ValueError) as exc:
-        raise ConnectorError(f"{method}({table!r}) returned an offset that is not JSON-serialisable: {exc}") from None
 
 
 class ConnectorSession:
@@ -151,36 +132,11 @@ class ConnectorSession:
     def method_name(self) -> str:
         return "read_table_deletes" if self.read_options.is_delete_flow else "read_table"
 
-    def read_once(self, start: Any) -> tuple[Iterator[dict], Any]:
-        result = self.guard(lambda: self.read_fn()(self.table, start, self.table_options), self.method_name)
-        if not (isinstance(result, tuple) and len(result) == 2):
-            raise ConnectorError(f"{self.method_name}({self.table!r}) must return (records, offset), got {type(result).__name__}")
-        records, end = result
-        check_offset(end, self.table, self.method_name)
-        return iter(records if records is not None else ()), end
+    def read_once(self, start: Any) -> tuple[Any, Any]:
+        """One ``read_table`` (or ``read_table_deletes``) call, guarded; the contract is
+        checked by :func:`sources.interface.contract.iterate_offsets`."""
+        return self.guard(lambda: self.read_fn()(self.table, start, self.table_options), self.method_name)
 
-    def did_not_advance(self, start: Any) -> ConnectorError:
-        return ConnectorError(
-            f"{self.method_name}({self.table!r}) returned records with an end offset equal to its start "
-            f"offset {offset_key(start)}. The offset must advance whenever records are returned, or those "
-            "records can never be checkpointed (Spark would fail with "
-            "SIMPLE_STREAM_READER_OFFSET_DID_NOT_ADVANCE). Fix the connector's offset."
-        )
-
-
-def validate_metadata(table: str, meta: Any) -> dict:
-    if not isinstance(meta, dict):
-        raise ConnectorError(f"read_table_metadata({table!r}) returned {type(meta).__name__}, not a dict")
-    ingestion = meta.get("ingestion_type")
-    if ingestion not in INGESTION_TYPES:
-        raise ConnectorError(
-            f"read_table_metadata({table!r}): ingestion_type {ingestion!r} is not one of {', '.join(INGESTION_TYPES)}"
-        )
-    keys = meta.get("primary_keys") or []
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise ConnectorError(f"read_table_metadata({table!r}): primary_keys must be a list of column names")
-    if ingestion in ("cdc", "cdc_with_deletes") and (not keys or not meta.get("cursor_field")):
-        raise ConnectorError(
-            f"read_table_metadata({table!r}): ingestion_type {ingestion!r} needs primary_keys and a cursor_field"
-        )
-    return {"primary_keys": keys, "cursor_field": meta.get("cursor_field"), "ingestion_type": ingestion}
+    def pages(self, start: Any = None, **kwargs) -> Iterator[Page]:
+        """The offset loop over this read's table (see :func:`iterate_offsets`)."""
+        return iterate_offsets(self.read_once, self.table, start, method=self.method_name, **kwargs)

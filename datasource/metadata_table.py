@@ -14,7 +14,7 @@ import pyarrow as pa
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
 from datasource.arrow_convert import ArrowConverter
-from datasource.connector_session import validate_metadata
+from sources.interface.contract import validate_metadata
 from datasource.options import TABLE_CONFIGS, TABLE_NAME_LIST, OptionError, parse_json
 from sources.interface import UnknownTableError
 

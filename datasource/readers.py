@@ -27,7 +27,8 @@ from pyspark.sql.streaming.datasource import (
 from pyspark.sql.types import StructType
 
 from datasource.arrow_convert import ArrowConverter
-from datasource.connector_session import ConnectorSession, offset_key
+from datasource.connector_session import ConnectorSession
+from sources.interface.contract import offset_key
 from datasource.metadata_table import read_metadata_table
 from datasource.metrics import metered, metered_iter
 from datasource.options import METADATA_TABLE
@@ -113,15 +114,10 @@ class LakeflowBatchReader(DataSourceReader):
         if partition.kind == "descriptor":
             yield from read_descriptor(session, converter, partition.descriptor)
             return
-        start: Any = None
         pages = 0
-        while True:
-            records, end = session.read_once(start)
-            yield from converter.batches(records)
+        for page in session.pages():
+            yield from converter.batches(page.records)
             pages += 1
-            if end is None or offset_key(end) == offset_key(start):
-                break
-            start = end
         log.info("table %s: read in %d calls", session.table, pages)
 
 
@@ -160,50 +156,35 @@ class LakeflowSimpleStreamReader(SimpleDataSourceStreamReader, SupportsTriggerAv
         # no extra bookkeeping here.
         pass
 
-    def _step(self, start: Any) -> tuple[list[pa.RecordBatch], int, Any]:
-        records, end = self.session.read_once(start)
-        batches = list(self.converter.batches(records))
-        count = sum(b.num_rows for b in batches)
-        if end is None:
-            raise ConnectorError(
-                f"{self.session.method_name}({self.session.table!r}) returned no offset (None), so it cannot be "
-                "streamed: read this table with spark.read, or make the connector return dict offsets."
-            )
-        if count and offset_key(end) == offset_key(start):
-            raise self.session.did_not_advance(start)
-        return batches, count, end
-
-    def read(self, start: dict):
+    def _pages(self, start: Any, **kwargs) -> tuple[list[pa.RecordBatch], Any]:
+        """Convert the pages of one offset loop from ``start``; return them and the last offset."""
         batches: list[pa.RecordBatch] = []
-        total = 0
         current: Any = start
         with metered(self.session.read_options.metrics_dir):
-            while total < self.max_records:
-                page, count, end = self._step(current)
-                batches.extend(page)
-                total += count
-                if offset_key(end) == offset_key(current):
-                    break
-                current = end
-        log.info("table %s: micro-batch of %d records up to %s", self.session.table, total, offset_key(current))
+            for page in self.session.pages(start, **kwargs):
+                if page.end is None:
+                    raise ConnectorError(
+                        f"{self.session.method_name}({self.session.table!r}) returned no offset (None), so it cannot be "
+                        "streamed: read this table with spark.read, or make the connector return dict offsets."
+                    )
+                batches.extend(self.converter.batches(page.records))
+                current = page.end
+        return batches, current
+
+    def read(self, start: dict):
+        batches, current = self._pages(start, max_records=self.max_records)
+        log.info("table %s: micro-batch of %d records up to %s", self.session.table,
+                 sum(b.num_rows for b in batches), offset_key(current))
         return iter(batches), current
 
     def readBetweenOffsets(self, start: dict, end: dict):
         """Replay (after a restart): read from ``start`` until the connector reaches ``end``."""
-        batches: list[pa.RecordBatch] = []
-        current: Any = start
-        target = offset_key(end)
-        with metered(self.session.read_options.metrics_dir):
-            while offset_key(current) != target:
-                page, _, nxt = self._step(current)
-                batches.extend(page)
-                if offset_key(nxt) == offset_key(current):
-                    log.warning(
-                        "table %s: replay from %s stopped at %s before reaching %s (the source changed)",
-                        self.session.table, offset_key(start), offset_key(current), target,
-                    )
-                    break
-                current = nxt
+        batches, reached = self._pages(start, until=end)
+        if offset_key(reached) != offset_key(end):
+            log.warning(
+                "table %s: replay from %s ended at %s, not at the checkpointed %s (the source changed)",
+                self.session.table, offset_key(start), offset_key(reached), offset_key(end),
+            )
         return iter(batches)
 
     def commit(self, end: dict) -> None:

@@ -161,3 +161,19 @@ def test_delete_flow_streams(spark, tmp_path):
     sink = str(tmp_path / "sink")
     _stream_once(spark, fmt, "changes", sink, str(tmp_path / "c"), rows="100", isDeleteFlow="true")
     assert _ids(spark.read.parquet(sink)) == list(range(10, 101, 10))
+
+
+def test_batch_read_fails_like_a_stream_on_a_stuck_offset(spark):
+    fmt = register(spark, StuckLakeflowConnect)
+    with pytest.raises(Exception) as info:
+        _read(spark, fmt, "items").collect()
+    assert "read_table('items')" in str(info.value) and "equal to its start offset" in str(info.value)
+
+
+def test_batch_read_fails_on_a_cycling_offset(spark):
+    from tests.toy_connectors import CyclingLakeflowConnect
+
+    fmt = register(spark, CyclingLakeflowConnect)
+    with pytest.raises(Exception) as info:
+        _read(spark, fmt, "items").collect()
+    assert "again within one read" in str(info.value)

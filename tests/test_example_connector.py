@@ -14,6 +14,7 @@ import pytest
 from pyspark.sql.types import DateType, DecimalType, LongType, MapType, StringType, StructType, TimestampType
 
 from harness.sandboxes import Fault
+from sources.interface.contract import iterate_offsets
 from harness.sandboxes.example import CUSTOMER_TIE_TIMESTAMP, ExampleSandbox
 from sources.example import ExampleApiError, ExampleLakeflowConnect
 from sources.interface import ConnectorError, UnknownTableError
@@ -32,22 +33,11 @@ def make(sandbox, **extra) -> ExampleLakeflowConnect:
     return ExampleLakeflowConnect({**sandbox.connection_options(), **FAST, **{k: str(v) for k, v in extra.items()}})
 
 
-def loop(connector, table, start=None, table_options=None, deletes=False, max_calls=10_000):
-    """The runtime's offset loop: returns (records, offsets, calls)."""
+def loop(connector, table, start=None, table_options=None, deletes=False):
+    """The runtime's offset loop (the contract's): returns (records, offsets, calls)."""
     read = connector.read_table_deletes if deletes else connector.read_table
-    records, offsets, current = [], [], start
-    for calls in range(1, max_calls + 1):
-        batch, end = read(table, current, table_options or {})
-        batch = list(batch)
-        if end is not None:
-            assert json.loads(json.dumps(end)) == end, "offsets are JSON"
-        records.extend(batch)
-        offsets.append(end)
-        if end is None or end == (current or {}):
-            assert not batch or end is None, "an offset must advance when records come back"
-            return records, offsets, calls
-        current = end
-    raise AssertionError("no convergence")
+    pages = list(iterate_offsets(lambda offset: read(table, offset, table_options or {}), table, start))
+    return [r for p in pages for r in p.records], [p.end for p in pages], len(pages)
 
 
 ID = {"products": "product_id", "customers": "customer_id", "orders": "order_id", "events": "event_id"}

@@ -125,3 +125,20 @@ class BrokenPartitionsLakeflowConnect(PagedLakeflowConnect, SupportsPartition):
 
     def read_partition(self, table_name, partition, table_options):
         return iter([])
+
+
+class CyclingLakeflowConnect(PagedLakeflowConnect):
+    """Offsets that come back (1, 2, 1, 2, ...): a read that would never end."""
+
+    def read_table(self, table_name, start_offset, table_options):
+        self._check(table_name)
+        n = int((start_offset or {}).get("n", 0))
+        return iter([]), {"n": 1 if n == 2 else n + 1}
+
+
+class RestlessLakeflowConnect(PagedLakeflowConnect):
+    """An offset that moves forever without records."""
+
+    def read_table(self, table_name, start_offset, table_options):
+        self._check(table_name)
+        return iter([]), {"n": int((start_offset or {}).get("n", 0)) + 1}

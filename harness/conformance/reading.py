@@ -7,11 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from datasource.connector_session import offset_key
-
-
-class OffsetContractError(AssertionError):
-    """The connector broke the offset contract (the message says how)."""
+from sources.interface.contract import OffsetContractError, iterate_offsets  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -30,38 +26,19 @@ def read_all(
     table: str,
     table_options: dict,
     start: Any = None,
-    max_calls: int = 10_000,
 ) -> LoopRead:
-    """Call ``read_fn`` from ``start`` until the offset stops advancing, checking on the way
-    that records are dicts, offsets are JSON dicts, and the offset advanced whenever records
-    came back."""
+    """Every record of ``table`` through the connector's own offset loop (the contract's
+    :func:`~sources.interface.contract.iterate_offsets`, which fails on a broken contract),
+    with each call's end offset; records must be dicts."""
     result = LoopRead()
-    current = start
-    for _ in range(max_calls):
-        records, end = read_fn(table, current, table_options)
-        records = list(records)
-        result.calls += 1
-        for record in records:
+    for page in iterate_offsets(lambda offset: read_fn(table, offset, table_options), table, start):
+        for record in page.records:
             if not isinstance(record, dict):
                 raise OffsetContractError(f"{table}: a record is a {type(record).__name__}, not a dict")
-        if end is not None:
-            if not isinstance(end, dict):
-                raise OffsetContractError(f"{table}: offset {end!r} is not a dict")
-            try:
-                json.loads(json.dumps(end))
-            except (TypeError, ValueError) as exc:
-                raise OffsetContractError(f"{table}: offset {end!r} is not JSON: {exc}") from None
-        result.records.extend(records)
-        result.offsets.append(end)
-        same = end is None or offset_key(end) == offset_key(current)
-        if same and records and end is not None:
-            raise OffsetContractError(
-                f"{table}: {len(records)} records returned with an end offset equal to the start {offset_key(current)}"
-            )
-        if same:
-            return result
-        current = end
-    raise OffsetContractError(f"{table}: the offset was still advancing after {max_calls} calls (no convergence)")
+        result.records.extend(page.records)
+        result.offsets.append(page.end)
+        result.calls += 1
+    return result
 
 
 def poll(check: Callable[[], Any], deadline_seconds: float, interval: float = 0.25, what: str = "condition") -> Any:

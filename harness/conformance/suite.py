@@ -31,9 +31,10 @@ from pyspark.sql.types import ArrayType, MapType, StructType
 
 from datasource import register
 from datasource.arrow_convert import ArrowConverter
-from datasource.connector_session import offset_key, validate_metadata
+from sources.interface.contract import offset_key, validate_metadata
 from harness.conformance.config import dev_config_path, live_options
 from harness.conformance.reading import LoopRead, key_of, poll, read_all
+from harness.conformance.truth_checks import CHANGES, TruthChecks, compare_keys
 from harness.write_back import LakeflowConnectWriteTestUtils
 from sources.interface import INGESTION_TYPES, LakeflowConnect, SupportsPartition, SupportsPartitionedStream
 
@@ -77,6 +78,11 @@ class LakeflowConnectTests:
     allow_unpopulated: ClassVar[dict[str, list[str]]] = {}
     #: How long write-back tests wait for written rows to become readable.
     write_visibility_deadline: ClassVar[float] = 30.0
+    #: Records the boundary check creates on one cursor value (more than a page).
+    boundary_burst: ClassVar[int] = 250
+    #: Tables the (slower) incremental truth checks run on (default: every table); the
+    #: others are skipped with this reason.
+    truth_incremental_tables: ClassVar[list[str] | None] = None
     rows_to_write: ClassVar[int] = 3
 
     # -- set-up --------------------------------------------------------------------------
@@ -98,6 +104,7 @@ class LakeflowConnectTests:
             cls.mode = "sandbox"
         cls.connector = cls.connector_class(dict(cls.options))
         cls._full_reads: dict[str, LoopRead] = {}
+        cls._extra_sandboxes: list = []
         cls._utils = cls.test_utils_class(dict(cls.options)) if cls.test_utils_class else None
 
     @classmethod
@@ -106,6 +113,8 @@ class LakeflowConnectTests:
             cls._utils.cleanup()
         if getattr(cls, "sandbox", None) is not None:
             cls.sandbox.stop()
+        for sandbox in getattr(cls, "_extra_sandboxes", []):
+            sandbox.stop()
 
     # -- helpers -------------------------------------------------------------------------
     def fresh_connector(self) -> LakeflowConnect:
@@ -127,6 +136,69 @@ class LakeflowConnectTests:
 
     def incremental_tables(self) -> list[str]:
         return [t for t in self.tables() if self.metadata(t)["ingestion_type"] != "snapshot"]
+
+    # -- the truth: reads compared with what the sandbox holds, one test case per table ------
+    def pytest_generate_tests(self, metafunc):
+        if "truth_table" in metafunc.fixturenames:
+            tables = type(self).collection_tables()
+            metafunc.parametrize("truth_table", tables, ids=tables)
+
+    @classmethod
+    def collection_tables(cls) -> list[str]:
+        """The tables to parametrise over, known at collection time."""
+        if cls.tables_under_test:
+            return list(cls.tables_under_test)
+        if cls.sandbox_class is None:
+            return []
+        with cls.sandbox_class(**cls.sandbox_kwargs) as sandbox:
+            return list(cls.connector_class(sandbox.connection_options()).list_tables())
+
+    def _truth_checks(self, table: str, fresh_sandbox: bool = False) -> TruthChecks:
+        if self.mode == "live":
+            pytest.skip(f"{table}: live mode has no truth to compare with (the sandbox run checks it)")
+        if table not in self.sandbox.truth_tables():
+            pytest.skip(f"{table}: {type(self.sandbox).__name__} exposes no truth for this table")
+        sandbox = self.sandbox
+        if fresh_sandbox:  # checks that change the source get a sandbox of their own
+            sandbox = self.sandbox_class(**self.sandbox_kwargs).start()
+            self._extra_sandboxes.append(sandbox)
+        options = {**dict(sandbox.connection_options()), **self.table_options.get(table, {})}
+        return TruthChecks(lambda: self.connector_class(dict(options)), sandbox, table, options,
+                           settle_seconds=self.write_visibility_deadline)
+
+    def test_truth_full_read(self, truth_table):
+        """A full read through the connector's offset loop holds exactly the source's keys and
+        values; the delete flow exactly its deleted keys."""
+        checks = self._truth_checks(truth_table)
+        problems = checks.full_read()
+        if checks.meta["ingestion_type"] == "cdc_with_deletes":
+            problems += checks.deletes()
+        assert not problems, "\n".join(problems)
+
+    def test_truth_incremental(self, truth_table):
+        """Creates, updates and deletes (also while a read is paging), and a burst of records
+        on one cursor value: read on from saved offsets, the latest state equals the source."""
+        if self.truth_incremental_tables is not None and truth_table not in self.truth_incremental_tables:
+            pytest.skip(f"{truth_table}: not in {type(self).__name__}.truth_incremental_tables "
+                        f"({', '.join(self.truth_incremental_tables)}), to bound the suite's time")
+        checks = self._truth_checks(truth_table, fresh_sandbox=True)
+        if checks.meta["ingestion_type"] == "snapshot":
+            pytest.skip(f"{truth_table}: a snapshot table is re-read whole; no incremental read to check")
+        problems = checks.incremental(CHANGES)
+        problems += checks.incremental({"create": 2, "update": 2}, during_read=True)
+        problems += checks.boundary_burst(self.boundary_burst)
+        assert not problems, "\n".join(problems)
+
+    @pytest.mark.spark
+    def test_truth_spark_read(self, spark, truth_table):
+        """``spark.read`` returns exactly the source's keys, each once."""
+        checks = self._truth_checks(truth_table)
+        if not checks.keys:
+            pytest.skip(f"{truth_table}: no primary key to compare by")
+        rows = self._reader(spark, truth_table).load().select(*checks.keys).collect()
+        problems = compare_keys(truth_table, [r.asDict(recursive=True) for r in rows], checks.keys,
+                                set(checks.truth().records), None, "spark.read")
+        assert not problems, "\n".join(problems)
 
     # -- live mode -----------------------------------------------------------------------------
     def test_live_api(self):

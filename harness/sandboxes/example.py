@@ -29,6 +29,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from harness.sandboxes.server import Request, Response, SandboxError, SandboxServer, route
+from harness.sandboxes.truth import TableTruth
 
 UTC = timezone.utc
 PLUS2 = timezone(timedelta(hours=2))
@@ -608,6 +609,36 @@ class ExampleSandbox(SandboxServer):
             cf = CURSOR_FIELD[table]
             return {"count": len(ids), "min_id": min(ids) if ids else None, "max_id": max(ids) if ids else None,
                     "max_cursor": rows[-1][1][cf] if rows and cf else None}
+
+    def truth_tables(self) -> list[str]:
+        return list(TABLES)
+
+    def truth(self, table: str) -> TableTruth:
+        with self.lock:
+            table = self._table_or_value_error(table)
+            records = [r for _, r in self._sorted_rows(table)]
+            deleted = [(t, t["deleted_at"]) for _, t in self._sorted_tombstones(table)]
+            return TableTruth.of(table, [ID_FIELD[table]], CURSOR_FIELD[table], copy.deepcopy(records), deleted)
+
+    def scenario(self, table: str, change: str, n: int) -> list:
+        table = self._table_or_value_error(table)
+        if change == "create":
+            return self.add_records(table, n)
+        if change == "update" and table in ("customers", "orders"):
+            ids = [r[ID_FIELD[table]] for r in self.records(table)][:n]
+            return self.update_records(table, ids)
+        if change == "delete" and table == "orders":  # the only table whose deletes are listed
+            ids = [r[ID_FIELD[table]] for r in self.records(table)][-n:]
+            return self.delete_records(table, ids)
+        if change == "burst" and table in ("customers", "orders"):
+            with self.lock:
+                moment = self._now() + timedelta(seconds=1)
+                self.set_fixed_timestamp(moment)
+                try:
+                    return self.add_records(table, n)
+                finally:
+                    self.set_fixed_timestamp(None)
+        return super().scenario(table, change, n)
 
     def describe(self) -> str:
         with self.lock:

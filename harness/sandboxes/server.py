@@ -28,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
+from harness.sandboxes.truth import TRUTH_PATH, TableTruth
+
 
 @dataclass
 class Request:
@@ -121,6 +123,7 @@ class SandboxServer:
         self.request_counts: Counter[str] = Counter()
         self.lock = threading.RLock()
         self._faults: list[tuple[str, Fault]] = []
+        self._after_request_actions: list[list] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._routes = self._collect_routes()
@@ -180,6 +183,46 @@ class SandboxServer:
     def describe(self) -> str:
         """What the sandbox holds, in a few words (printed by ``lakeflow demo``)."""
         return "running"
+
+    # -- the truth (what the suite compares reads with) ---------------------------------
+    def truth_tables(self) -> list[str]:
+        """The tables :meth:`truth` answers for (none: this sandbox has no truth)."""
+        return []
+
+    def truth(self, table: str) -> "TableTruth":
+        """Every live record of ``table`` as the API returns it, and the deleted keys."""
+        raise NotImplementedError(f"{type(self).__name__} does not expose its truth")
+
+    # -- scenarios the suite drives through (a sandbox implements what its API allows) ----
+    def scenario(self, table: str, change: str, n: int) -> list:
+        """Apply ``n`` changes of kind ``create``, ``update``, ``delete`` (that a delete flow
+        reports) or ``burst`` (``n`` new records sharing one cursor value, later than every
+        other) to ``table`` and return the records touched; ``NotImplementedError`` when the
+        table has no such write path."""
+        raise NotImplementedError(f"{type(self).__name__} has no {change!r} scenario for {table!r}")
+
+    def after_requests(self, n: int, action: Callable[[], Any]) -> None:
+        """Run ``action`` once, right after the ``n``-th request from now is answered (a
+        change that lands while a connector is paging)."""
+        with self.lock:
+            self._after_request_actions.append([n, action])
+
+    def _run_request_hooks(self) -> None:
+        due = []
+        with self.lock:
+            for hook in list(self._after_request_actions):
+                hook[0] -= 1
+                if hook[0] <= 0:
+                    self._after_request_actions.remove(hook)
+                    due.append(hook[1])
+        for action in due:
+            action()
+
+    def _truth_response(self, table: str) -> Response:
+        if table not in self.truth_tables():
+            return Response.json({"error": f"no truth for table {table!r}", "tables": self.truth_tables()}, status=404)
+        with self.lock:
+            return Response.json(self.truth(table).to_json())
 
     def demo_changes(self) -> str:
         """Create, update and delete some records between the demo's two runs; return a
@@ -243,6 +286,8 @@ class SandboxServer:
         return routes
 
     def dispatch(self, request: Request) -> Response:
+        if request.method == "GET" and request.path.startswith(TRUTH_PATH):
+            return self._truth_response(request.path[len(TRUTH_PATH):].strip("/"))
         if self.latency:
             time.sleep(self.latency)
         for method, regex, endpoint, handler in self._routes:
@@ -269,7 +314,10 @@ class SandboxServer:
                 response = handler(request, **match.groupdict())
             except SandboxError as exc:
                 response = exc.response
-            return self.after_handle(request, endpoint, response)
+            response = self.after_handle(request, endpoint, response)
+            if self._after_request_actions:
+                self._run_request_hooks()
+            return response
         return self.not_found(request)
 
 

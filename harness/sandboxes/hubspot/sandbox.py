@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
+from harness.sandboxes.truth import TableTruth
 from harness.sandboxes.server import Request, Response, SandboxError, SandboxServer, route
 from harness.sandboxes.hubspot import seed as seeding
 from harness.sandboxes.hubspot.catalog import (
@@ -230,6 +231,45 @@ class HubSpotSandbox(SandboxServer):
 
     def connection_options(self) -> dict[str, str]:
         return {"base_url": self.url, "access_token": self.token}
+
+    # -- the truth -------------------------------------------------------------------------
+    def truth_tables(self) -> list[str]:
+        return self.object_types()
+
+    def truth(self, table: str) -> TableTruth:
+        """Live records as ``GET /crm/v3/objects/{type}?properties=<all>`` returns them (every
+        property, ``""`` kept as stored), keyed by ``id`` with ``updatedAt`` as the cursor;
+        archived records as the deleted keys (with ``archivedAt``)."""
+        with self.lock:
+            obj = self._resolve(table)
+            store = self._store(table)
+            names = sorted(obj.properties)
+            live, gone = [], []
+            for rid in store.ids:
+                rec = store.records[rid]
+                rendered = self._render_record(obj, rec, names)
+                if rec.archived:
+                    gone.append((rendered, format_ms(rec.archived_at) if rec.archived_at is not None else None))
+                else:
+                    live.append(rendered)
+            return TableTruth.of(table, ["id"], "updatedAt", live, gone)
+
+    def scenario(self, table: str, change: str, n: int) -> list:
+        if table not in self.object_types():
+            return super().scenario(table, change, n)
+        if change == "create":
+            return [self.create_record(table, {}) for _ in range(n)]
+        if change == "update":
+            ids = self.record_ids(table)[:n]
+            self.update_records(table, ids, {})
+            return ids
+        if change == "delete":
+            ids = self.record_ids(table)[-n:]
+            self.archive_records(table, ids)
+            return ids
+        if change == "burst":
+            return self.seed_burst(table, n, timestamp_ms=self.now_ms() + 1000)
+        return super().scenario(table, change, n)
 
     # -- the demo -----------------------------------------------------------------------
     demo_seed = 500

@@ -1,0 +1,109 @@
+"""The suite catches known connector bugs: seeded-bug variants of the example connector must
+each fail the truth checks with a message naming the real cause. Prints the score."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+
+from harness.conformance.truth_checks import TruthChecks, run_all
+from harness.sandboxes.example import ExampleSandbox
+from sources.example import ExampleLakeflowConnect
+
+
+class ExclusiveCursor(ExampleLakeflowConnect):
+    """Filters by ``since_cursor`` alone: records sharing the boundary timestamp are skipped."""
+
+    def _page(self, path, params):
+        return super()._page(path, {k: v for k, v in params.items() if k != "since_id"})
+
+
+class FirstPageOnly(ExampleLakeflowConnect):
+    def read_table(self, table_name, start_offset, table_options):
+        if start_offset:
+            return iter(()), start_offset
+        return super().read_table(table_name, start_offset, table_options)
+
+
+class OffsetNotAdvancing(ExampleLakeflowConnect):
+    def read_table(self, table_name, start_offset, table_options):
+        records, end = super().read_table(table_name, start_offset, table_options)
+        records = list(records)
+        return iter(records), (dict(start_offset) if start_offset and records else end)
+
+
+class OffsetBackwards(ExampleLakeflowConnect):
+    """On its third call returns the offset of its first page: the read goes backwards."""
+
+    def read_table(self, table_name, start_offset, table_options):
+        records, end = super().read_table(table_name, start_offset, table_options)
+        history = self.__dict__.setdefault("_ends", [])
+        history.append(end)
+        if len(history) == 3:
+            return records, history[0]
+        return records, end
+
+
+class DropsNullFields(ExampleLakeflowConnect):
+    def read_table(self, table_name, start_offset, table_options):
+        records, end = super().read_table(table_name, start_offset, table_options)
+        return (r for r in records if None not in r.values()), end
+
+
+class LosesWritesDuringRead(ExampleLakeflowConnect):
+    """At the end of a read, jumps its offset to the wall clock ("nothing before now is
+    left"): changes written while it paged, with earlier timestamps, are never read."""
+
+    def read_table(self, table_name, start_offset, table_options):
+        records, end = super().read_table(table_name, start_offset, table_options)
+        records = list(records)
+        if not records and start_offset and end == start_offset and not self.__dict__.get("_jumped"):
+            self._jumped = True
+            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            return iter(()), {"cursor": now, "id": 10**12}
+        return iter(records), end
+
+
+class EmptyDeleteFlow(ExampleLakeflowConnect):
+    def read_table_deletes(self, table_name, start_offset, table_options):
+        super().read_table_deletes(table_name, start_offset, table_options)  # still checks the table
+        return iter(()), start_offset or {}
+
+
+#: variant -> (table, what the failure must say)
+SEEDED = {
+    ExclusiveCursor: ("customers", r"sharing one cursor value were lost"),
+    FirstPageOnly: ("customers", r"a full read lost \d+ of 300 keys"),
+    OffsetNotAdvancing: ("customers", r"equal to its start offset"),
+    OffsetBackwards: ("customers", r"again within one read"),
+    DropsNullFields: ("customers", r"a full read lost \d+ of 300 keys"),
+    LosesWritesDuringRead: ("customers", r"(older version than the source's|latest state after changes lost)"),
+    EmptyDeleteFlow: ("orders", r"the delete flow lost 20 of 20 keys"),
+}
+
+
+def _problems(variant, table):
+    with ExampleSandbox(event_count=200) as sandbox:
+        options = sandbox.connection_options()
+        checks = TruthChecks(lambda: variant(dict(options)), sandbox, table, options)
+        return run_all(checks)
+
+
+def test_the_real_connector_passes():
+    for table in ("customers", "orders", "events", "products"):
+        assert _problems(ExampleLakeflowConnect, table) == []
+
+
+def test_suite_catches_every_seeded_bug(capsys):
+    caught, missed = [], []
+    for variant, (table, cause) in SEEDED.items():
+        problems = _problems(variant, table)
+        if any(re.search(cause, p) for p in problems):
+            caught.append(variant.__name__)
+        else:
+            missed.append(f"{variant.__name__}: expected /{cause}/, got {problems[:3]}")
+    with capsys.disabled():
+        print(f"\nsuite catches {len(caught)}/{len(SEEDED)} seeded bugs")
+    assert not missed, "missed: " + "; ".join(missed)

@@ -111,3 +111,30 @@ def test_retry_after_parsing_and_backoff():
 def test_redact_mapping():
     assert redact_mapping({"access_token": "x", "client_secret": "y", "api_key": "z", "tableName": "t"}) == {
         "access_token": "***", "client_secret": "***", "api_key": "***", "tableName": "t"}
+
+
+def test_a_connector_classifies_403_with_retry_after_as_a_rate_limit(sandbox):
+    sandbox.inject(Fault(403, retry_after=1, body={"message": "secondary rate limit"}), times=1)
+    plain, _ = fast_client(sandbox.url)
+    with pytest.raises(HttpError) as err:
+        plain.get_json("/v1/items/1")
+    assert err.value.status == 403  # the default policy never retries a 403
+
+    sandbox.inject(Fault(403, retry_after=1, body={"message": "secondary rate limit"}), times=1)
+    sandbox.inject(Fault(403, body={"message": "forbidden"}), times=1)
+    slept = []
+    policy = RetryPolicy(max_attempts=4, base_delay=0.01, classify=lambda status, headers, body:
+                         "retry" if status == 403 and "Retry-After" in headers else None)
+    github_like = HttpClient(sandbox.url, retry=policy, sleep=slept.append)
+    with pytest.raises(HttpError) as err:  # retried once (Retry-After 1 s), then a plain 403 fails
+        github_like.get_json("/v1/items/1")
+    assert slept == [1.0] and err.value.status == 403 and "forbidden" in str(err.value)
+    assert github_like.get_json("/v1/items/2")["id"] == 2
+
+
+def test_a_secret_at_the_cut_is_redacted_whole(sandbox):
+    sandbox.inject(Fault(400, body={"pad": "x" * 476, "echo": "s3cr3t-token"}), times=1)
+    client, _ = fast_client(sandbox.url)
+    with pytest.raises(HttpError) as err:
+        client.get_json("/v1/items/1")
+    assert "s3cr3t" not in str(err.value) and "s3cr" not in str(err.value)

@@ -137,11 +137,12 @@ class HttpClient:
             status = response.status_code
             if 200 <= status < 300 or status in accepted:
                 return response
-            if self.retry.should_retry(status) and attempt < self.retry.max_attempts:
+            retryable = self.retry.should_retry(status, response.headers, response.text)
+            if retryable and attempt < self.retry.max_attempts:
                 self._backoff(endpoint, attempt, response.headers.get("Retry-After"), f"HTTP {status}")
                 continue
-            body = self.redact(response.text[:500])
-            hint = " (gave up after retries)" if self.retry.should_retry(status) else ""
+            body = self.redact(response.text)[:500]  # redact first: a cut could split a secret
+            hint = " (gave up after retries)" if retryable else ""
             raise HttpError(method, path, status, f"{endpoint} returned HTTP {status}{hint}: {body}", body)
 
     def _backoff(self, endpoint: str, attempt: int, retry_after: str | None, reason: str) -> None:

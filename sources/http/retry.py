@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 
@@ -31,8 +32,21 @@ class RetryPolicy:
     )
     #: Cap on a server-sent Retry-After, so a misbehaving server cannot park a job for hours.
     max_retry_after: float = 120.0
+    #: A connector's own reading of a response: ``classify(status, headers, body)`` returns
+    #: ``"retry"`` (wait — ``Retry-After`` if sent, else backoff — and try again), ``"fail"``,
+    #: or ``None`` to fall back to ``retry_statuses``. For APIs that signal rate limits with
+    #: other statuses, e.g. GitHub's secondary limit: 403 with ``Retry-After``::
+    #:
+    #:     RetryPolicy(classify=lambda status, headers, body:
+    #:                 "retry" if status == 403 and "Retry-After" in headers else None)
+    classify: Callable[[int, Mapping[str, str], str], str | None] | None = None
 
-    def should_retry(self, status: int) -> bool:
+    def should_retry(self, status: int, headers: Mapping[str, str] | None = None, body: str = "") -> bool:
+        """Whether a response with this status (headers, body) is worth another attempt."""
+        if self.classify is not None:
+            verdict = self.classify(status, headers or {}, body)
+            if verdict in ("retry", "fail"):
+                return verdict == "retry"
         return status in self.retry_statuses
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:

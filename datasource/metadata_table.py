@@ -34,12 +34,22 @@ METADATA_SCHEMA = StructType(
 def read_metadata_table(session: "ConnectorSession", schema: StructType) -> Iterator[pa.RecordBatch]:
     options = session.raw_options
     tables = parse_json(options, TABLE_NAME_LIST, list)
+    example = f"'[\"{(session.tables() or ['table'])[0]}\"]'"
+    if tables is None:
+        raise OptionError(f"Option {TABLE_NAME_LIST!r} is required for the metadata table: a JSON list of table names, e.g. {example}.")
     if not tables or not all(isinstance(t, str) for t in tables):
         raise OptionError(
-            f"Option {TABLE_NAME_LIST!r} is required for the metadata table: a JSON list of table names, "
-            f"e.g. '[\"{(session.tables() or ['table'])[0]}\"]'."
+            f"Option {TABLE_NAME_LIST!r} must be a non-empty JSON list of table names (strings), e.g. {example}; "
+            f"got {options.get(TABLE_NAME_LIST.lower())!r:.100}."
         )
     configs = parse_json(options, TABLE_CONFIGS, dict, default={})
+    bad = [name for name, value in configs.items() if not isinstance(value, dict)]
+    if bad:
+        raise OptionError(
+            f"Option {TABLE_CONFIGS!r} must map each table name to a JSON object of options, e.g. "
+            f"'{{\"{bad[0]}\": {{\"page_size\": \"100\"}}}}'; the value for {bad[0]!r} is a "
+            f"{type(configs[bad[0]]).__name__}."
+        )
     known = set(session.tables())
     rows = []
     connector = session.connector

@@ -177,3 +177,14 @@ def test_batch_read_fails_on_a_cycling_offset(spark):
     with pytest.raises(Exception) as info:
         _read(spark, fmt, "items").collect()
     assert "again within one read" in str(info.value)
+
+
+def test_metadata_table_options_name_their_shape(spark):
+    fmt = register(spark, PagedLakeflowConnect)
+    with pytest.raises(Exception) as info:
+        _read(spark, fmt, "_community_table_metadata", tableNameList="[1,2]").collect()
+    assert "must be a non-empty JSON list of table names (strings)" in str(info.value)
+    with pytest.raises(Exception) as info:
+        _read(spark, fmt, "_community_table_metadata", tableNameList='["items"]', tableConfigs='{"items":"x"}').collect()
+    assert "'tableConfigs' must map each table name to a JSON object" in str(info.value)
+    assert "the value for 'items' is a str" in str(info.value)

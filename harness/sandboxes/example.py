@@ -147,6 +147,7 @@ class ExampleSandbox(SandboxServer):
         self._next_id: dict[str, int] = {}
         self._last_now = datetime(2000, 1, 1, tzinfo=UTC)
         self._fixed_now: datetime | None = None
+        self._email_index: set | None = None
         with self.lock:
             self._seed_data(event_count)
 
@@ -443,10 +444,8 @@ class ExampleSandbox(SandboxServer):
             missing = [f for f in required if clean.get(f) is None]
             if missing:
                 raise _bad_request(f"missing required field(s) for {table}: {', '.join(missing)}")
-        if table == "customers" and clean.get("email") is not None:
-            for record in self._rows["customers"].values():
-                if record["email"] == clean["email"]:
-                    raise _error(409, "conflict", f"a customer with email {clean['email']!r} already exists")
+        if table == "customers" and clean.get("email") is not None and clean["email"] in self._emails():
+            raise _error(409, "conflict", f"a customer with email {clean['email']!r} already exists")
         return clean
 
     @staticmethod
@@ -499,6 +498,12 @@ class ExampleSandbox(SandboxServer):
             return items
         return value
 
+    def _emails(self) -> set:
+        """Customers' e-mails, kept up to date by writes (uniqueness checks stay O(1))."""
+        if self._email_index is None:
+            self._email_index = {r["email"] for r in self._rows["customers"].values()}
+        return self._email_index
+
     def _create(self, table: str, body: dict) -> dict:
         clean = self._validate(table, body, creating=True)
         rid = self._next_id[table]
@@ -520,6 +525,8 @@ class ExampleSandbox(SandboxServer):
                       "occurred_at": clean.get("occurred_at") if clean.get("occurred_at") is not None else _epoch_ms(now)}
         self._stamp(table, record, now)
         self._rows[table][rid] = record
+        if table == "customers":
+            self._emails().add(record["email"])
         self._touch(table)
         return copy.deepcopy(record)
 
@@ -530,6 +537,9 @@ class ExampleSandbox(SandboxServer):
         if table == "customers" and body.get("email") == record["email"]:
             body = {k: v for k, v in body.items() if k != "email"}
         clean = self._validate(table, body, creating=False)
+        if table == "customers" and "email" in clean:
+            self._emails().discard(record["email"])
+            self._emails().add(clean["email"])
         record.update(clean)
         self._stamp(table, record, self._now())
         self._touch(table)
@@ -539,6 +549,8 @@ class ExampleSandbox(SandboxServer):
         record = self._rows[table].pop(rid, None)
         if record is None:
             raise _error(404, "not_found", f"no {table} record with id {rid}")
+        if table == "customers":
+            self._emails().discard(record["email"])
         self._touch(table)
         if table == "orders":
             self._tombstones[table][rid] = {"order_id": rid, "deleted_at": _iso_ms_z(self._now())}

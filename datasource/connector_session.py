@@ -74,22 +74,40 @@ class ConnectorSession:
         return UnknownTableError(self.table, self.tables())
 
     def guard(self, call: Callable[[], Any], what: str) -> Any:
-        """Run a connector call; turn any failure for a table the connector does not list
-        into an UnknownTableError that lists the supported tables."""
+        """Run a connector call; its failure is re-raised with secrets redacted."""
         try:
             return call()
-        except UnknownTableError:
-            raise
         except Exception as exc:
-            if self.table not in self.tables():
-                raise self.unknown_table() from None
-            text = str(exc)
-            clean = redact_text(text, secret_values(self.raw_options))
-            if isinstance(exc, ConnectorError) and clean == text:
-                raise
-            # A secret in the message, or a raw exception: re-raise without the chain, which
-            # could carry the secret in its own message.
-            raise ConnectorError(f"{what} failed for table {self.table!r}: {type(exc).__name__}: {clean}") from None
+            raise self.redacted(exc, what) from None
+
+    def guarded_iter(self, items: Any, what: str) -> Iterator:
+        """Iterate a connector's (lazy) records; a failure while iterating is redacted too."""
+        iterator = iter(items if items is not None else ())
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise self.redacted(exc, what) from None
+            yield item
+
+    def redacted(self, exc: Exception, what: str) -> Exception:
+        """The exception to raise for a connector failure: an UnknownTableError as is, a
+        ConnectorError whose message holds no secret as is, anything else as a
+        ConnectorError naming the call, with every secret option value masked. The source is
+        never called again to build the message (it may be what failed)."""
+        if isinstance(exc, UnknownTableError):
+            return exc
+        if self._tables is not None and self.table not in self._tables:
+            return self.unknown_table()
+        text = str(exc)
+        clean = redact_text(text, secret_values(self.raw_options))
+        if isinstance(exc, ConnectorError) and clean == text:
+            return exc
+        # A secret in the message, or a raw exception: a new error without the chain, which
+        # could carry the secret in its own message.
+        return ConnectorError(f"{what} failed for table {self.table!r}: {type(exc).__name__}: {clean}")
 
     # -- schema and metadata -------------------------------------------------------------
     def schema(self) -> StructType:
@@ -133,9 +151,12 @@ class ConnectorSession:
         return "read_table_deletes" if self.read_options.is_delete_flow else "read_table"
 
     def read_once(self, start: Any) -> tuple[Any, Any]:
-        """One ``read_table`` (or ``read_table_deletes``) call, guarded; the contract is
-        checked by :func:`sources.interface.contract.iterate_offsets`."""
-        return self.guard(lambda: self.read_fn()(self.table, start, self.table_options), self.method_name)
+        """One ``read_table`` (or ``read_table_deletes``) call, guarded, records included;
+        the contract is checked by :func:`sources.interface.contract.iterate_offsets`."""
+        result = self.guard(lambda: self.read_fn()(self.table, start, self.table_options), self.method_name)
+        if isinstance(result, tuple) and len(result) == 2:
+            return self.guarded_iter(result[0], self.method_name), result[1]
+        return result
 
     def pages(self, start: Any = None, **kwargs) -> Iterator[Page]:
         """The offset loop over this read's table (see :func:`iterate_offsets`)."""

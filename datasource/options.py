@@ -36,6 +36,15 @@ def safe_repr(options: Mapping[str, Any]) -> str:
     return repr(redact_mapping(dict(options)))
 
 
+class RedactedOptions(dict):
+    """Options whose ``repr``/``str`` (logs, errors, plans) masks secret values."""
+
+    def __repr__(self) -> str:
+        return safe_repr(self)
+
+    __str__ = __repr__
+
+
 def _lookup(options: Mapping[str, str], name: str) -> Any:
     """An option by the name users type, whether or not Spark lower-cased the key."""
     value = options.get(name)

@@ -74,7 +74,7 @@ def read_descriptor(session: ConnectorSession, converter: ArrowConverter, descri
         lambda: connector.read_partition(session.table, json.loads(descriptor), session.table_options),
         "read_partition",
     )
-    yield from converter.batches(records if records is not None else ())
+    yield from converter.batches(session.guarded_iter(records, "read_partition"))
 
 
 class LakeflowBatchReader(DataSourceReader):

@@ -7,7 +7,7 @@ from pyspark.sql.types import StructType
 
 from datasource.connector_session import ConnectorSession
 from datasource.metadata_table import METADATA_SCHEMA
-from datasource.options import METADATA_TABLE
+from datasource.options import METADATA_TABLE, RedactedOptions
 from datasource.readers import (
     LakeflowBatchReader,
     LakeflowPartitionedStreamReader,
@@ -35,6 +35,8 @@ class LakeflowDataSource(DataSource):
     def __init__(self, options):
         super().__init__(options)
         self.session = ConnectorSession(self.connector_cls, dict(options))
+        # Spark keeps the options on the object; their repr must not show secrets.
+        self.options = RedactedOptions(options)
         self._primary_keys: list[str] | None = None
 
     def _keys(self) -> list[str]:

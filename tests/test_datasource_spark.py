@@ -188,3 +188,20 @@ def test_metadata_table_options_name_their_shape(spark):
         _read(spark, fmt, "_community_table_metadata", tableNameList='["items"]', tableConfigs='{"items":"x"}').collect()
     assert "'tableConfigs' must map each table name to a JSON object" in str(info.value)
     assert "the value for 'items' is a str" in str(info.value)
+
+
+def test_secret_never_in_errors_raised_while_records_are_iterated(spark):
+    from tests.toy_connectors import LazyLeakyLakeflowConnect
+
+    fmt = register(spark, LazyLeakyLakeflowConnect)
+    with pytest.raises(Exception) as info:
+        _read(spark, fmt, "items", access_token="pat-na1-LAZYSECRET").collect()
+    assert "LAZYSECRET" not in str(info.value) and "page 2 failed: token=***" in str(info.value)
+
+
+def test_data_source_options_repr_hides_secrets():
+    from datasource import data_source_class
+
+    ds = data_source_class(PagedLakeflowConnect)({"tableName": "items", "access_token": "pat-na1-REPRSECRET"})
+    assert "REPRSECRET" not in repr(ds.options) and "REPRSECRET" not in str(ds.options)
+    assert ds.options["access_token"] == "pat-na1-REPRSECRET"  # the value itself is intact

@@ -142,3 +142,16 @@ class RestlessLakeflowConnect(PagedLakeflowConnect):
     def read_table(self, table_name, start_offset, table_options):
         self._check(table_name)
         return iter([]), {"n": int((start_offset or {}).get("n", 0)) + 1}
+
+
+class LazyLeakyLakeflowConnect(PagedLakeflowConnect):
+    """Fails while its records are iterated, with its own token in the message."""
+
+    def read_table(self, table_name, start_offset, table_options):
+        token = self.options.get("access_token")
+
+        def records():
+            yield {"id": "1", "amount": "1.00", "updated_at": 1, "note": None}
+            raise RuntimeError(f"page 2 failed: token={token}")
+
+        return records(), {"id": 1}

@@ -19,6 +19,7 @@ from harness.conformance.reading import poll, read_all
 from harness.sandboxes.hubspot import HubSpotSandbox
 from harness.sandboxes.server import Fault
 from sources.hubspot import HubSpotLakeflowConnect
+from sources.hubspot.api import HubSpotApiError
 from sources.hubspot.hubspot_test_utils import HubSpotTestUtils
 from sources.interface import ConnectorError, UnknownTableError
 
@@ -543,3 +544,18 @@ def test_step_algorithm_with_arbitrary_tie_order():
     expected = {r["id"] for r in records if int(r["properties"]["m"]) <= 2500}
     assert len(seen) == len(set(seen)) and set(seen) == expected
     assert position.to_offset() == {"cursor": 2000, "id": max(int(r["id"]) for r in records if r["properties"]["m"] == "2000")}
+
+
+@pytest.mark.parametrize("body", [{}, {"status": "error", "message": "try later"}, ""])
+def test_a_page_without_results_is_an_error_not_the_end(sandbox, body):
+    """A 200 answer without a results list once cut batch reads short and made streams skip
+    records for good; it must fail naming the endpoint."""
+    options = _options(sandbox)
+    connector = HubSpotLakeflowConnect(options)
+    sandbox.inject(Fault(200, body=body), times=1, endpoint="POST /crm/v3/objects/{object_type}/search")
+    with pytest.raises(HubSpotApiError, match=r"POST /crm/v3/objects/contacts/search answered without a 'results' list"):
+        read_all(connector.read_table, "contacts", options)
+    partition = {"start": None, "end": None, "share": 1}
+    sandbox.inject(Fault(200, body=body), times=1, endpoint="GET /crm/v3/objects/{object_type}")
+    with pytest.raises(HubSpotApiError, match=r"GET /crm/v3/objects/contacts answered without a 'results' list"):
+        list(HubSpotLakeflowConnect(options).read_partition("contacts", partition, options))

@@ -178,6 +178,29 @@ class HubSpotApi:
         return HubSpotApiError(
             f"HubSpot {endpoint} returned HTTP {exc.status}: {message[:400]} ({hint}).", endpoint, exc.status)
 
+    def get_page(self, path: str, params: dict | None = None, limiters: Iterable[RateLimiter] = ()) -> dict:
+        """A GET whose answer must be a page (``{"results": [...], "paging": {...}?}``)."""
+        return self._page("GET", path, self.get(path, params, limiters))
+
+    def post_page(self, path: str, body: Any, limiters: Iterable[RateLimiter] = ()) -> dict:
+        """A POST (search, batch read) whose answer must be a page of ``results``."""
+        return self._page("POST", path, self.post(path, body, limiters))
+
+    @staticmethod
+    def _page(method: str, path: str, body: Any) -> dict:
+        """An answer without a ``results`` list is an error naming the endpoint — never read
+        as "no more data", which would silently shorten a table (or, in a stream, move the
+        offset past records never delivered)."""
+        ok = isinstance(body, dict) and isinstance(body.get("results"), list) and (
+            body.get("paging") is None or isinstance(body.get("paging"), dict))
+        if not ok:
+            shape = "an empty body" if body in (None, "") else f"{json.dumps(body)[:120]}"
+            raise HubSpotApiError(
+                f"HubSpot {method} {path} answered without a 'results' list ({shape}); refusing to treat it "
+                "as the end of the data. Retry the read; if it persists, HubSpot's API changed.",
+                f"{method} {path}", 200)
+        return body
+
     def get(self, path: str, params: dict | None = None, limiters: Iterable[RateLimiter] = ()) -> Any:
         return self.request("GET", path, params=params, limiters=list(limiters))
 

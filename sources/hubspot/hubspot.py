@@ -297,7 +297,7 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
     def _load_custom(self) -> dict[str, ObjectSpec]:
         """Custom objects by table name (fresh from GET /crm/v3/schemas)."""
         try:
-            body = self.api.get("/crm/v3/schemas")
+            body = self.api.get_page("/crm/v3/schemas")
         except HubSpotApiError as exc:
             if exc.status == 403:
                 log.warning("HubSpot: no access to custom object schemas (%s); listing standard tables only", exc)
@@ -335,7 +335,7 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
     # -- properties and associations ---------------------------------------------------------
     def _property_types(self, spec: ObjectSpec, opts: TableOptions, share: int = 1) -> dict[str, str]:
         """``{name: type}`` of the properties to read (fresh from the properties API)."""
-        body = self.api.get(f"/crm/v3/properties/{spec.object_type}", limiters=self._limiters(opts, share=share))
+        body = self.api.get_page(f"/crm/v3/properties/{spec.object_type}", limiters=self._limiters(opts, share=share))
         types: dict[str, str] = {}
         for definition in (body or {}).get("results") or []:
             if isinstance(definition, dict) and definition.get("name") and not definition.get("archived"):
@@ -410,7 +410,7 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
         out: dict[str, dict] = {}
         for i in range(0, len(ids), BATCH_MAX):
             chunk = ids[i:i + BATCH_MAX]
-            body = self.api.post(f"/crm/v3/objects/{spec.object_type}/batch/read",
+            body = self.api.post_page(f"/crm/v3/objects/{spec.object_type}/batch/read",
                                  {"properties": properties, "propertiesWithHistory": [],
                                   "inputs": [{"id": x} for x in chunk]},
                                  limiters=self._limiters(opts, share=share))
@@ -424,7 +424,7 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
         found: dict[str, list[str]] = {}
         for i in range(0, len(ids), BATCH_MAX):
             chunk = ids[i:i + BATCH_MAX]
-            body = self.api.post(f"/crm/v4/associations/{spec.object_type}/{target.object_type}/batch/read",
+            body = self.api.post_page(f"/crm/v4/associations/{spec.object_type}/{target.object_type}/batch/read",
                                  {"inputs": [{"id": x} for x in chunk]}, limiters=self._limiters(opts, share=share))
             for result in (body or {}).get("results") or []:
                 from_id = str((result.get("from") or {}).get("id"))
@@ -441,7 +441,7 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
         to_ids: list[str] = []
         while True:
             params = {"limit": 500, **({"after": after} if after else {})}
-            body = self.api.get(f"/crm/v4/objects/{spec.object_type}/{from_id}/associations/{target.object_type}",
+            body = self.api.get_page(f"/crm/v4/objects/{spec.object_type}/{from_id}/associations/{target.object_type}",
                                 params, limiters=self._limiters(opts, share=share)) or {}
             to_ids += [str(t.get("toObjectId")) for t in body.get("results") or [] if t.get("toObjectId") is not None]
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
@@ -466,7 +466,7 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
         def search(filters: list[dict], sort: str, direction: str, limit: int) -> list[dict]:
             body = {"filterGroups": [{"filters": filters}], "sorts": [{"propertyName": sort, "direction": direction}],
                     "properties": properties, "limit": limit}
-            result = self.api.post(path, body, limiters=self._limiters(opts, search=True))
+            result = self.api.post_page(path, body, limiters=self._limiters(opts, search=True))
             return list((result or {}).get("results") or [])
 
         return search
@@ -569,7 +569,7 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
         path = f"/crm/v3/objects/{spec.object_type}"
         while True:
             query = {"limit": opts.list_limit, **params, **({"after": after} if after else {})}
-            body = self.api.get(path, query, limiters=self._limiters(opts, share=share)) or {}
+            body = self.api.get_page(path, query, limiters=self._limiters(opts, share=share)) or {}
             yield from body.get("results") or []
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after:
@@ -582,7 +582,7 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
         owners, after = [], None
         while True:
             params = {"limit": 100, "archived": "false", **({"after": after} if after else {})}
-            body = self.api.get("/crm/v3/owners", params, limiters=self._limiters(opts, share=share)) or {}
+            body = self.api.get_page("/crm/v3/owners", params, limiters=self._limiters(opts, share=share)) or {}
             owners += body.get("results") or []
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after:
@@ -617,7 +617,7 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
             self._targets(spec, opts)   # validate the associations option on the driver
         if spec.owners or opts.partitions <= 1:
             return whole
-        first = self.api.get(f"/crm/v3/objects/{spec.object_type}",
+        first = self.api.get_page(f"/crm/v3/objects/{spec.object_type}",
                              {"limit": 1, "properties": ID_PROPERTY}, limiters=self._limiters(opts)) or {}
         results = first.get("results") or []
         after = str(((first.get("paging") or {}).get("next") or {}).get("after") or "")

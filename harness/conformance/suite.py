@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from typing import ClassVar
 
 import pytest
@@ -188,6 +189,57 @@ class LakeflowConnectTests:
         problems += checks.incremental({"create": 2, "update": 2}, during_read=True)
         problems += checks.boundary_burst(self.boundary_burst)
         assert not problems, "\n".join(problems)
+
+    @pytest.mark.spark
+    def test_truth_stream_after_changes(self, spark, truth_table):
+        """An availableNow stream, then creates, updates and deletes, then a second run: the
+        stream's keys less the delete flow's equal the source's live keys, and the delete
+        flow's keys its deleted keys."""
+        if self.truth_incremental_tables is not None and truth_table not in self.truth_incremental_tables:
+            pytest.skip(f"{truth_table}: not in {type(self).__name__}.truth_incremental_tables, to bound the suite's time")
+        checks = self._truth_checks(truth_table, fresh_sandbox=True)
+        if checks.meta["ingestion_type"] == "snapshot":
+            pytest.skip(f"{truth_table}: a snapshot table cannot be streamed incrementally")
+        keys, with_deletes = checks.keys, checks.meta["ingestion_type"] == "cdc_with_deletes"
+        workdir = tempfile.mkdtemp(prefix=f"lakeflow-truth-{truth_table}-")
+
+        def run(flow: str, **extra: str) -> set:
+            reader = spark.readStream.format(self._format(spark)).option("tableName", truth_table).options(**checks.options, **extra)
+            query = (reader.load().writeStream.format("parquet").option("path", f"{workdir}/{flow}")
+                     .option("checkpointLocation", f"{workdir}/{flow}-checkpoint").trigger(availableNow=True).start())
+            query.awaitTermination(300)
+            if query.exception() is not None:
+                raise AssertionError(f"{truth_table}: the {flow} stream failed: {query.exception()}")
+            rows = spark.read.parquet(f"{workdir}/{flow}").select(*keys).collect()
+            return {key_of(r.asDict(recursive=True), keys) for r in rows}
+
+        def state() -> list[str]:
+            changed = run("changes")
+            deleted = run("deletes", isDeleteFlow="true") if with_deletes else set()
+            truth = checks.truth()
+            problems = compare_keys(truth_table, [dict(zip(keys, (json.loads(v) for v in k))) for k in changed - deleted],
+                                    keys, set(truth.records), "after restarting from its checkpoint", "the stream")
+            if with_deletes:
+                problems += compare_keys(truth_table, [dict(zip(keys, (json.loads(v) for v in k))) for k in deleted],
+                                         keys, set(truth.deleted), "reading from the start", "the delete-flow stream")
+            return problems
+
+        try:
+            first = state()
+            assert not first, "\n".join(first)
+            for change, n in CHANGES.items():
+                try:
+                    checks.sandbox.scenario(truth_table, change, n)
+                except NotImplementedError:
+                    pass
+            problems = state()
+            deadline = time.monotonic() + self.write_visibility_deadline
+            while problems and time.monotonic() < deadline:  # a search index may lag the writes
+                time.sleep(1.0)
+                problems = state()
+            assert not problems, "\n".join(problems)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     @pytest.mark.spark
     def test_truth_spark_read(self, spark, truth_table):

@@ -32,7 +32,7 @@ def compare_keys(table: str, records: list[dict], keys: list[str], expected: set
     lost = expected - set(got)
     extra = set(got) - expected
     dup = {k for k, n in got.items() if n > 1}
-    origin = f"reading from offset {offset_key(start)}"
+    origin = start if isinstance(start, str) else f"reading from offset {offset_key(start)}"
     if lost:
         problems.append(f"{table}: {what} lost {len(lost)} of {len(expected)} keys {origin} (first: {_first(lost)})")
     if extra:

@@ -102,9 +102,11 @@ class TableWriter:
             keys = [source_schema[k] for k in self.plan.primary_keys]
             seq = source_schema[self.plan.sequence_by]
             self.tombstones.ensure(spark, StructType([*keys, StructField(_SEQ, seq.dataType)]))
-        self._last_version = self.target.last_commit(spark).version
-        # An empty SCD 1 target takes its first batch as a plain append: nothing to match.
-        self._empty = self.target.is_empty(spark)
+        commit = self.target.last_commit(spark)
+        self._last_version = commit.version
+        # A table whose only commit is its creation is empty: an SCD 1 table takes its first
+        # batch as a plain append, with nothing to match.
+        self._empty = commit.version == 0 and commit.operation.startswith("CREATE")
 
     def _commit_since(self, spark) -> Commit | None:
         """The target's newest commit if one was made since the last call."""
@@ -128,6 +130,8 @@ class TableWriter:
             self._batches += 1
             crashpoints.reach("before_write", self.plan.destination, self._batches)
             data_schema = StructType([f for f in batch.schema.fields if f.name != IS_DELETE])
+            if self.plan.ingestion_type != "append" and IS_DELETE not in batch.columns:
+                batch = batch.withColumn(IS_DELETE, F.lit(False))  # a change flow without deletes
             self.target.evolve(spark, self.target_schema(data_schema))
             with idempotent(spark, self.app_id, batch_id):
                 crashpoints.reach("during_write", self.plan.destination, self._batches)
@@ -139,9 +143,7 @@ class TableWriter:
                     outcome = self._scd1(spark, batch, data_schema)
             crashpoints.reach("after_write", self.plan.destination, self._batches)
             outcome.rows_read = rows
-            outcome.read_seconds = read_seconds
-            outcome.write_seconds = time.perf_counter() - started - read_seconds
-            return outcome
+            return _timed(outcome, started, read_seconds)
         finally:
             batch.unpersist()
 
@@ -164,16 +166,11 @@ class TableWriter:
 
     def _latest_per_key(self, batch: DataFrame) -> DataFrame:
         keys, seq = self.plan.primary_keys, self.plan.sequence_by
-        order = [F.col(seq).desc_nulls_last()]
-        if IS_DELETE in batch.columns:
-            order.append(F.col(IS_DELETE).desc())
-        window = Window.partitionBy(*[F.col(k) for k in keys]).orderBy(*order)
+        window = Window.partitionBy(*[F.col(k) for k in keys]).orderBy(F.col(seq).desc_nulls_last(), F.col(IS_DELETE).desc())
         return batch.withColumn("__rn", F.row_number().over(window)).where("__rn = 1").drop("__rn")
 
     def _scd1(self, spark, batch: DataFrame, data_schema: StructType) -> BatchOutcome:
         keys, seq = self.plan.primary_keys, self.plan.sequence_by
-        if IS_DELETE not in batch.columns:
-            batch = batch.withColumn(IS_DELETE, F.lit(False))
         latest = self._latest_per_key(batch)
         if self.tombstones is not None:
             latest = self._drop_deleted_later(spark, latest)
@@ -211,11 +208,10 @@ class TableWriter:
     def _scd2(self, spark, batch: DataFrame, data_schema: StructType) -> BatchOutcome:
         keys, seq = self.plan.primary_keys, self.plan.sequence_by
         columns = [f.name for f in data_schema.fields]
-        if IS_DELETE not in batch.columns:
-            batch = batch.withColumn(IS_DELETE, F.lit(False))
         changes = batch.withColumn(_SEQ, F.col(seq)).dropDuplicates([*keys, _SEQ, IS_DELETE])
         affected = changes.select(*keys).distinct()
         stored = self.target.table(spark).toDF().join(affected, keys, "left_semi").persist()
+        new_events = None
         try:
             # The stored history as events: each version is an upsert at __START_AT; a version
             # closed without a successor starting where it ended was closed by a delete.
@@ -248,9 +244,10 @@ class TableWriter:
                 .whenNotMatchedInsert(values={quote(c): _col(c, "s") for c in [*columns, START_AT, END_AT]})
                 .execute()
             )
-            new_events.unpersist()
         finally:
             stored.unpersist()
+            if new_events is not None:
+                new_events.unpersist()
         if outcome.inserted or outcome.updated:
             outcome.deleted = new_deletes
         return outcome
@@ -264,14 +261,14 @@ class TableWriter:
         started = time.perf_counter()
         try:
             rows = snapshot.count()
-            timing = {"read_seconds": time.perf_counter() - started}
+            read_seconds = time.perf_counter() - started
             self.target.evolve(spark, self.target_schema(snapshot.schema))
             columns = snapshot.columns
             keys = self.plan.primary_keys
             if not keys:
                 self._save(self._writer(snapshot, "overwrite"))
                 commit = self._commit_since(spark)
-                return _timed(BatchOutcome(rows_read=rows, inserted=commit.inserted if commit else 0), started, timing)
+                return _timed(BatchOutcome(rows_read=rows, inserted=commit.inserted if commit else 0), started, read_seconds)
             row_t = f"to_json(struct({', '.join(_col(c, 't') for c in columns)}))"
             row_s = f"to_json(struct({', '.join(_col(c, 's') for c in columns)}))"
             changed = f"NOT ({row_t} <=> {row_s})"
@@ -285,7 +282,7 @@ class TableWriter:
                     .execute()
                 )
                 outcome.rows_read = rows
-                return _timed(outcome, started, timing)
+                return _timed(outcome, started, read_seconds)
             at = F.lit(snapshot_time).cast(TimestampType())
             merge_keys = [F.col(k).alias(f"__mk_{k}") for k in keys]
             current = self.target.table(spark).toDF().where(F.col(END_AT).isNull()).alias("t")
@@ -305,14 +302,16 @@ class TableWriter:
                 .execute()
             )
             outcome.rows_read = rows
-            return _timed(outcome, started, timing)
+            return _timed(outcome, started, read_seconds)
         finally:
             snapshot.unpersist()
 
 
-def _timed(outcome: BatchOutcome, started: float, timing: dict) -> BatchOutcome:
-    outcome.read_seconds = timing["read_seconds"]
-    outcome.write_seconds = time.perf_counter() - started - outcome.read_seconds
+def _timed(outcome: BatchOutcome, started: float, read_seconds: float) -> BatchOutcome:
+    """``outcome`` with its time split: reading up to ``read_seconds`` after ``started``,
+    writing the rest until now."""
+    outcome.read_seconds = read_seconds
+    outcome.write_seconds = time.perf_counter() - started - read_seconds
     return outcome
 
 

@@ -24,13 +24,12 @@ def quote(name: str) -> str:
 
 @dataclass(frozen=True)
 class Commit:
-    """What one commit did (from the table's history)."""
+    """The table's last commit (from its history): rows written by a plain write. MERGE
+    outcomes come from ``execute()``'s own metrics instead (see ``apply.merged``)."""
 
     version: int
     operation: str
     inserted: int = 0
-    updated: int = 0
-    deleted: int = 0
 
 
 class DeltaTarget:
@@ -90,26 +89,13 @@ class DeltaTarget:
             columns = ", ".join(f"{'.'.join(quote(p) for p in path)} {dtype.simpleString()}" for path, dtype in missing)
             spark.sql(f"ALTER TABLE {self.sql_ref} ADD COLUMNS ({columns})")
 
-    def is_empty(self, spark) -> bool:
-        return self.table(spark).detail().first()["numFiles"] == 0
-
     # -- commits -------------------------------------------------------------------------
     def last_commit(self, spark) -> Commit:
         row = self.table(spark).history(1).select("version", "operation", "operationMetrics").first()
         metrics = row["operationMetrics"] or {}
 
-        def m(*names: str) -> int:
-            return sum(int(metrics.get(n, 0) or 0) for n in names)
-
-        if row["operation"] == "MERGE":
-            return Commit(
-                row["version"], "MERGE",
-                inserted=m("numTargetRowsInserted"),
-                updated=m("numTargetRowsUpdated"),
-                deleted=m("numTargetRowsDeleted"),
-            )
         if row["operation"] in ("WRITE", "STREAMING UPDATE", "CREATE OR REPLACE TABLE AS SELECT"):
-            return Commit(row["version"], row["operation"], inserted=m("numOutputRows"))
+            return Commit(row["version"], row["operation"], inserted=int(metrics.get("numOutputRows", 0) or 0))
         return Commit(row["version"], row["operation"])
 
 

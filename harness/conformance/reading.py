@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from harness.sandboxes.truth import key_text
 from sources.interface.contract import OffsetContractError, iterate_offsets  # noqa: F401 (re-exported)
 
 
@@ -67,4 +67,5 @@ def get_path(record: Any, path: str) -> Any:
 
 
 def key_of(record: dict, primary_keys: list[str]) -> tuple:
-    return tuple(json.dumps(get_path(record, k), sort_keys=True, default=str) for k in primary_keys)
+    """A record's primary key as comparable text, the same as the sandboxes' truth uses."""
+    return key_text([get_path(record, k) for k in primary_keys])

@@ -259,3 +259,22 @@ def test_a_failed_table_is_one_line_and_the_others_finish(spark, tmp_path):
     assert failed.destination == "customers"
     assert "\n" not in failed.error and "page_size" in failed.error, failed.error
     assert {t.destination: t.status for t in result.tables} == {"customers": "failed", "products": "done"}
+
+
+def test_a_run_killed_while_writing_its_first_offset_resumes(spark, tmp_path):
+    """SIGKILL between Spark writing ``offsets/.0.<uuid>.tmp`` and renaming it to ``offsets/0``
+    leaves only the temporary file; the next run must start, not refuse the checkpoint."""
+    with ExampleSandbox(event_count=50) as sandbox:
+        spec = _spec(tmp_path, "halfwritten", "tables:\n  - source_table: customers\n")
+        prepared = PreparedRun(str(spec), {}, sandbox)
+        runner = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, tmp_path)
+        offsets = runner.state_dir(prepared.plans[0]) / "checkpoint" / "offsets"
+        offsets.mkdir(parents=True)
+        (offsets / ".0.5b0c1f2e-7d1a-4a53-9a3e-0c1d2e3f4a5b.tmp").write_text('v1\n{"batchWatermarkMs":0,')
+        (offsets / "..0.5b0c1f2e-7d1a-4a53-9a3e-0c1d2e3f4a5b.tmp.crc").write_bytes(b"crc")
+        result = runner.run()
+        assert result.ok, [(t.destination, t.error) for t in result.failed]
+        expected = {r["customer_id"] for r in sandbox.records("customers")}
+    landed = {r["customer_id"] for r in spark.table("halfwritten.customers").collect()}
+    assert landed == expected and expected
+    assert (offsets / "0").exists()

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from datasource.metrics import METRICS_DIR, total_requests
 from harness.pipeline.apply import IS_DELETE, TableWriter
+from harness.pipeline.checkpoint import clear_unfinished_first_batch
 from harness.pipeline.delta_target import DeltaTarget
 from harness.pipeline.progress import PlainProgress, TableProgress
 from harness.pipeline.spec import PipelineSpec, TablePlan
@@ -225,6 +226,7 @@ class PipelineRunner:
             self._event(table, "batch")
 
         checkpoint = self.state_dir(plan) / "checkpoint"
+        clear_unfinished_first_batch(checkpoint)
         query = (
             changes.writeStream.queryName(f"lakeflow_{self.spec.name}_{plan.destination}")
             .option("checkpointLocation", str(checkpoint))

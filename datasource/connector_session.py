@@ -19,9 +19,17 @@ from sources.interface import (
     LakeflowConnect,
     SupportsPartition,
     SupportsPartitionedStream,
+    SupportsReadLimits,
     UnknownTableError,
 )
-from sources.interface.contract import Page, iterate_offsets, offset_key, validate_metadata  # noqa: F401 (re-exported)
+from sources.interface.contract import (  # noqa: F401 (re-exported)
+    Page,
+    ReadLimits,
+    connector_reader,
+    iterate_offsets,
+    offset_key,
+    validate_metadata,
+)
 
 log = logging.getLogger("lakeflow.datasource")
 
@@ -142,18 +150,18 @@ class ConnectorSession:
         )
 
     # -- the offset loop -------------------------------------------------------------------
-    def read_fn(self) -> Callable[[str, Any, dict], tuple[Iterator[dict], Any]]:
-        connector = self.connector
-        return connector.read_table_deletes if self.read_options.is_delete_flow else connector.read_table
+    def supports_read_limits(self) -> bool:
+        return isinstance(self.connector, SupportsReadLimits)
 
     @property
     def method_name(self) -> str:
         return "read_table_deletes" if self.read_options.is_delete_flow else "read_table"
 
-    def read_once(self, start: Any) -> tuple[Any, Any]:
+    def read_once(self, start: Any, limits: ReadLimits) -> tuple[Any, Any]:
         """One ``read_table`` (or ``read_table_deletes``) call, guarded, records included;
         the contract is checked by :func:`sources.interface.contract.iterate_offsets`."""
-        result = self.guard(lambda: self.read_fn()(self.table, start, self.table_options), self.method_name)
+        read = connector_reader(self.connector, self.table, self.table_options, self.read_options.is_delete_flow)
+        result = self.guard(lambda: read(start, limits), self.method_name)
         if isinstance(result, tuple) and len(result) == 2:
             return self.guarded_iter(result[0], self.method_name), result[1]
         return result

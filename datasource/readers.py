@@ -32,7 +32,7 @@ from sources.interface.contract import offset_key
 from datasource.metadata_table import read_metadata_table
 from datasource.metrics import metered, metered_iter
 from datasource.options import METADATA_TABLE
-from sources.interface import ConnectorError
+from sources.interface import ConnectorError, ReadLimits
 
 log = logging.getLogger("lakeflow.datasource")
 
@@ -178,13 +178,26 @@ class LakeflowSimpleStreamReader(SimpleDataSourceStreamReader, SupportsTriggerAv
         return iter(batches), current
 
     def readBetweenOffsets(self, start: dict, end: dict):
-        """Replay (after a restart): read from ``start`` until the connector reaches ``end``."""
-        batches, reached = self._pages(start, until=end)
+        """Replay (after a restart) of the checkpointed range ``(start, end]``.
+
+        A connector with ``SupportsReadLimits`` gets ``end`` as ``limits.end_offset`` and
+        returns nothing past it, so the replay delivers the range once even when records in
+        it changed since (those are read again by the next micro-batch, with their new
+        cursor). Any other connector is read until it lands on ``end`` or returns the
+        micro-batch cap, whichever comes first, so a shifted page boundary cannot turn the
+        replay into a read of the rest of the table."""
+        bounded = self.session.supports_read_limits()
+        batches, reached = self._pages(start, until=end, max_records=None if bounded else self.max_records)
         if offset_key(reached) != offset_key(end):
-            log.warning(
-                "table %s: replay from %s ended at %s, not at the checkpointed %s (the source changed)",
-                self.session.table, offset_key(start), offset_key(reached), offset_key(end),
-            )
+            if bounded:
+                log.info("table %s: replay from %s ended at %s, before the checkpointed %s: records of the range "
+                         "changed since it was read and are read again by the next micro-batch",
+                         self.session.table, offset_key(start), offset_key(reached), offset_key(end))
+            else:
+                log.warning("table %s: replay from %s ended at %s instead of the checkpointed %s (the source changed "
+                            "inside the range); the connector does not implement SupportsReadLimits, so its last page "
+                            "may repeat records the next micro-batch reads again",
+                            self.session.table, offset_key(start), offset_key(reached), offset_key(end))
         return iter(batches)
 
     def commit(self, end: dict) -> None:
@@ -195,8 +208,8 @@ class LakeflowPartitionedStreamReader(DataSourceStreamReader, SupportsTriggerAva
     """``spark.readStream`` for connectors with ``SupportsPartitionedStream``.
 
     Admission control: ``maxRecordsPerBatch`` makes the default read limit
-    ``ReadMaxRows(n)``; the limit reaches the connector's ``latest_offset`` as the table
-    option ``max_records_per_batch``. Under ``trigger(availableNow=True)`` the target offset
+    ``ReadMaxRows(n)``; the limit reaches the connector's ``latest_offset`` as
+    ``limits=ReadLimits(max_records=n)`` when it declares ``SupportsReadLimits``. Under ``trigger(availableNow=True)`` the target offset
     is fixed when the query starts; without a row limit each run reads up to it.
     """
 
@@ -214,12 +227,14 @@ class LakeflowPartitionedStreamReader(DataSourceStreamReader, SupportsTriggerAva
         return ReadMaxRows(cap) if cap else ReadAllAvailable()
 
     def _latest(self, start: dict, cap: int | None) -> dict:
-        options = self.session.table_options
-        if cap:
-            options["max_records_per_batch"] = str(cap)
         session = self.session
+        options = session.table_options
+        if session.supports_read_limits():
+            latest = lambda: session.connector.latest_offset(session.table, options, start, limits=ReadLimits(max_records=cap))  # noqa: E731
+        else:
+            latest = lambda: session.connector.latest_offset(session.table, options, start)  # noqa: E731
         with metered(session.read_options.metrics_dir):
-            end = session.guard(lambda: session.connector.latest_offset(session.table, options, start), "latest_offset")
+            end = session.guard(latest, "latest_offset")
         if not isinstance(end, dict):
             raise ConnectorError(f"latest_offset({session.table!r}) returned {type(end).__name__}, not a dict")
         return end

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from sources.interface import ConnectorError
-from sources.interface.contract import OffsetContractError, iterate_offsets, offset_key, read_to_end, validate_metadata
+from sources.interface.contract import OffsetContractError, connector_reader, iterate_offsets, offset_key, read_to_end, validate_metadata
 from tests.toy_connectors import CyclingLakeflowConnect, PagedLakeflowConnect, RestlessLakeflowConnect, StuckLakeflowConnect
 
 
 def _reader(connector, table="items"):
-    return lambda offset: connector.read_table(table, offset, {})
+    return connector_reader(connector, table, {})
 
 
 def test_reads_to_the_end_and_stops_where_the_offset_stops():
@@ -43,11 +43,11 @@ def test_an_offset_moving_forever_without_records_fails():
 
 def test_offsets_must_be_json_dicts():
     with pytest.raises(OffsetContractError, match="offsets must be dicts"):
-        read_to_end(lambda o: ([], [1]), "t")
+        read_to_end(lambda o, limits: ([], [1]), "t")
     with pytest.raises(OffsetContractError, match="not JSON-serialisable"):
-        read_to_end(lambda o: ([], {"x": object()}), "t")
+        read_to_end(lambda o, limits: ([], {"x": object()}), "t")
     with pytest.raises(OffsetContractError, match=r"must return \(records, offset\)"):
-        read_to_end(lambda o: [], "t")
+        read_to_end(lambda o, limits: [], "t")
 
 
 def test_offset_key_and_metadata():

@@ -205,3 +205,40 @@ def test_data_source_options_repr_hides_secrets():
     ds = data_source_class(PagedLakeflowConnect)({"tableName": "items", "access_token": "pat-na1-REPRSECRET"})
     assert "REPRSECRET" not in repr(ds.options) and "REPRSECRET" not in str(ds.options)
     assert ds.options["access_token"] == "pat-na1-REPRSECRET"  # the value itself is intact
+
+
+def test_replay_after_a_crash_delivers_the_checkpointed_batch_once(spark, tmp_path):
+    """Spark wrote a micro-batch's end offset, then died before committing it; records in that
+    batch changed before the restart. The replay (readBetweenOffsets) must deliver the
+    batch's range once and stop at its end — not read on through the rest of the table —
+    and the run must still end with every record at its latest version."""
+    from harness.sandboxes.example import ExampleSandbox
+
+    with ExampleSandbox(seed=3, event_count=10) as sandbox:
+        fmt = register(spark, "example")
+        delivered: list[list[tuple]] = []
+
+        def collect(batch, batch_id):
+            delivered.append([(r["customer_id"], str(r["updated_at"])) for r in batch.collect()])
+
+        def run():
+            reader = (spark.readStream.format(fmt).option("tableName", "customers")
+                      .options(**sandbox.connection_options(), page_size="50", maxRecordsPerBatch="100"))
+            query = (reader.load().writeStream.option("checkpointLocation", str(tmp_path / "cp"))
+                     .trigger(availableNow=True).foreachBatch(collect).start())
+            query.awaitTermination(180)
+            assert query.exception() is None, query.exception()
+
+        run()
+        last = max(int(p.name) for p in (tmp_path / "cp" / "commits").iterdir() if p.name.isdigit())
+        replayed_range = delivered[last]
+        for name in (str(last), f".{last}.crc"):                   # died before the commit
+            (tmp_path / "cp" / "commits" / name).unlink()
+        changed = [c for c, _ in replayed_range[5:40]]
+        sandbox.update_records("customers", changed)
+        delivered.clear()
+        run()
+    replay = [c for c, _ in delivered[0]]
+    assert replay == [c for c, _ in replayed_range if c not in set(changed)], "the replay left its range"
+    later = [key for batch in delivered[1:] for key in batch]
+    assert sorted(c for c, _ in later) == sorted(changed)

@@ -14,7 +14,8 @@ import pytest
 from pyspark.sql.types import DateType, DecimalType, LongType, MapType, StringType, StructType, TimestampType
 
 from harness.sandboxes import Fault
-from sources.interface.contract import iterate_offsets
+from sources.interface import ReadLimits
+from sources.interface.contract import connector_reader, iterate_offsets
 from harness.sandboxes.example import CUSTOMER_TIE_TIMESTAMP, ExampleSandbox
 from sources.example import ExampleApiError, ExampleLakeflowConnect
 from sources.interface import ConnectorError, UnknownTableError
@@ -35,8 +36,8 @@ def make(sandbox, **extra) -> ExampleLakeflowConnect:
 
 def loop(connector, table, start=None, table_options=None, deletes=False):
     """The runtime's offset loop (the contract's): returns (records, offsets, calls)."""
-    read = connector.read_table_deletes if deletes else connector.read_table
-    pages = list(iterate_offsets(lambda offset: read(table, offset, table_options or {}), table, start))
+    read = connector_reader(connector, table, table_options or {}, deletes)
+    pages = list(iterate_offsets(read, table, start))
     return [r for p in pages for r in p.records], [p.end for p in pages], len(pages)
 
 
@@ -169,12 +170,29 @@ def test_tie_group_crossing_pages(sandbox):
     assert sum(o["cursor"] == CUSTOMER_TIE_TIMESTAMP for o in offsets if o) >= 5  # offsets inside the group
 
 
-def test_max_records_per_batch(sandbox):
+def test_read_limit_caps_a_call_and_the_old_option_names_its_replacement(sandbox):
     connector = make(sandbox)
-    batch, end = connector.read_table("customers", None, {"max_records_per_batch": "25"})
+    batch, end = connector.read_table("customers", None, {}, limits=ReadLimits(max_records=25))
     assert len(list(batch)) == 25
-    with pytest.raises(ConnectorError, match="max_records_per_batch"):
-        connector.read_table("customers", None, {"max_records_per_batch": "lots"})
+    with pytest.raises(ConnectorError, match="'max_records_per_batch' was replaced by the runtime's 'maxRecordsPerBatch'"):
+        connector.read_table("customers", None, {"max_records_per_batch": "25"})
+
+
+def test_replay_ends_at_the_checkpointed_offset_after_records_in_it_changed(sandbox):
+    """A micro-batch (start, end] replayed after records inside it changed: page boundaries
+    shift, yet the replay returns exactly the unchanged records of the range, once."""
+    connector = make(sandbox, page_size=40)
+    pages = list(iterate_offsets(connector_reader(connector, "customers", {}), "customers", max_records=200))
+    batch = [r["customer_id"] for p in pages for r in p.records]
+    end = pages[-1].end
+    changed = batch[10:40]
+    sandbox.update_records("customers", changed)
+    replay = make(sandbox, page_size=40)
+    pages = list(iterate_offsets(connector_reader(replay, "customers", {}), "customers", until=end))
+    replayed = [r["customer_id"] for p in pages for r in p.records]
+    assert replayed == [c for c in batch if c not in set(changed)]
+    assert all(p.end == end or replay._after_end("customers", p.end["cursor"], p.end["id"],
+                                                 (end["cursor"], end["id"])) is False for p in pages)
 
 
 def test_replay_is_stable_and_final_offset_idle(sandbox):
@@ -287,7 +305,7 @@ def test_latest_offset_and_stream_partitions(sandbox):
     assert latest == {"cursor": 2500, "id": 2500}
     assert connector.latest_offset("events", {}, latest) == latest
     assert connector.get_partitions("events", {}, latest, latest) == []
-    capped = connector.latest_offset("events", {"max_records_per_batch": "700"}, {"cursor": 100, "id": 100})
+    capped = connector.latest_offset("events", {}, {"cursor": 100, "id": 100}, limits=ReadLimits(max_records=700))
     assert capped == {"cursor": 800, "id": 800}
     parts = connector.get_partitions("events", {}, {"cursor": 100, "id": 100}, capped)
     ids = [e["event_id"] for p in parts for e in connector.read_partition("events", p, {})]

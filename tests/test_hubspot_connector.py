@@ -21,7 +21,8 @@ from harness.sandboxes.server import Fault
 from sources.hubspot import HubSpotLakeflowConnect
 from sources.hubspot.api import HubSpotApiError
 from sources.hubspot.hubspot_test_utils import HubSpotTestUtils
-from sources.interface import ConnectorError, UnknownTableError
+from sources.interface import ConnectorError, ReadLimits, UnknownTableError
+from sources.interface.contract import connector_reader, iterate_offsets
 
 SEARCH = "POST /crm/v3/objects/{object_type}/search"
 LIST = "GET /crm/v3/objects/{object_type}"
@@ -83,12 +84,50 @@ def test_twelve_thousand_records_sharing_one_timestamp_arrive_exactly_once():
         sb.stop()
 
 
-def test_max_records_per_call_gathers_several_pages_per_call(sandbox):
+def test_the_read_limit_gathers_several_pages_per_call(sandbox):
     sandbox.seed_burst("notes", 700, timestamp_ms=sandbox.now_ms() - HOUR)
     connector = HubSpotLakeflowConnect(sandbox.connection_options())
-    result = read_all(connector.read_table, "notes", _options(sandbox, max_records_per_call="1000"))
-    assert len(result.records) == 720 and len(set(_ids(result.records))) == 720
-    assert result.calls <= 3
+    records, end = connector.read_table("notes", None, _options(sandbox), limits=ReadLimits(max_records=1000))
+    records = list(records)
+    assert len(records) == 720 and len(set(_ids(records))) == 720
+    records, _ = HubSpotLakeflowConnect(sandbox.connection_options()).read_table(
+        "notes", None, _options(sandbox), limits=ReadLimits(max_records=300))
+    assert 300 <= len(list(records)) < 300 + 200   # stops after the page that reaches the limit
+    with pytest.raises(ConnectorError, match="'max_records_per_call' was replaced by the runtime's 'maxRecordsPerBatch'"):
+        connector.read_table("notes", None, _options(sandbox, max_records_per_call="1000"))
+
+
+def test_changes_made_just_before_a_run_arrive_in_that_run(sandbox):
+    """Create 5, update 3, let search index them, run once: all 8 arrive (the window ends at
+    the run's start, not a lookback before it)."""
+    options = _options(sandbox, lookback_seconds="60", associations="")
+    base = read_all(HubSpotLakeflowConnect(sandbox.connection_options()).read_table, "contacts", options).final_offset
+    existing = sandbox.record_ids("contacts")[:3]
+    created = [sandbox.create_record("contacts", {"email": f"just{i}@x.com"}) for i in range(5)]
+    sandbox.update_records("contacts", existing, {"jobtitle": "just now"})
+    sandbox.flush_search_index()
+    run = read_all(HubSpotLakeflowConnect(sandbox.connection_options()).read_table, "contacts", options, start=base)
+    assert sorted(_ids(run.records)) == sorted(created + existing)
+    again = read_all(HubSpotLakeflowConnect(sandbox.connection_options()).read_table, "contacts", options,
+                     start=run.final_offset)
+    assert again.records == [], "a record of the lookback tail was delivered twice"
+
+
+def test_replay_ends_at_the_checkpointed_offset_after_records_in_it_changed(sandbox):
+    """A micro-batch replayed after records inside it changed returns the unchanged records
+    of the range once, and ends exactly at the checkpointed offset."""
+    options = _options(sandbox, associations="", page_size="25")
+    first = HubSpotLakeflowConnect(sandbox.connection_options())
+    pages = list(iterate_offsets(connector_reader(first, "contacts", options), "contacts", max_records=100))
+    batch = [r["id"] for p in pages for r in p.records]
+    end = pages[-1].end
+    changed = batch[5:30]
+    sandbox.update_records("contacts", changed, {"jobtitle": "changed before the replay"})
+    sandbox.flush_search_index()
+    replay = HubSpotLakeflowConnect(sandbox.connection_options())
+    pages = list(iterate_offsets(connector_reader(replay, "contacts", options), "contacts", pages[0].start, until=end))
+    assert [r["id"] for p in pages for r in p.records] == [i for i in batch if i not in set(changed)]
+    assert pages[-1].end == end
 
 
 def test_records_updated_while_paging_are_not_lost(sandbox):
@@ -135,21 +174,18 @@ def test_search_index_lag_record_is_read_by_a_later_run_not_lost():
         no_lookback = read_all(HubSpotLakeflowConnect(sb.connection_options()).read_table, "contacts",
                                _options(sb, lookback_seconds="0"), start=base)
         assert fresh in _ids(no_lookback.records) and lagging not in _ids(no_lookback.records)
-        time.sleep(1.6)   # `lagging` is indexed now, but its timestamp is behind that offset: lost for good
+        # With the lookback the run reads what is visible now (`fresh`) ...
+        with_lookback = _options(sb, lookback_seconds="5")
+        now = read_all(HubSpotLakeflowConnect(sb.connection_options()).read_table, "contacts", with_lookback, start=base)
+        assert fresh in _ids(now.records) and lagging not in _ids(now.records)
+        time.sleep(1.6)   # `lagging` is indexed now, but its timestamp is behind both offsets
         lost = read_all(HubSpotLakeflowConnect(sb.connection_options()).read_table, "contacts",
                         _options(sb, lookback_seconds="0"), start=no_lookback.final_offset)
-        assert lagging not in _ids(lost.records)   # what lookback_seconds prevents
-        # With the lookback the first run reads neither, a later run reads both.
-        with_lookback = _options(sb, lookback_seconds="2")
-        now = read_all(HubSpotLakeflowConnect(sb.connection_options()).read_table, "contacts", with_lookback, start=base)
-        assert lagging not in _ids(now.records)
-
-        def both():
-            got = read_all(HubSpotLakeflowConnect(sb.connection_options()).read_table, "contacts", with_lookback,
-                           start=now.final_offset).records
-            return got if {lagging, fresh} <= set(_ids(got)) else None
-
-        poll(both, 10, what="the lagging record")
+        assert lagging not in _ids(lost.records)   # lost for good: what lookback_seconds prevents
+        # ... and the next run walks the lookback tail again: `lagging` arrives, `fresh` not twice.
+        later = read_all(HubSpotLakeflowConnect(sb.connection_options()).read_table, "contacts", with_lookback,
+                         start=now.final_offset)
+        assert _ids(later.records) == [lagging]
     finally:
         sb.stop()
 

@@ -21,15 +21,15 @@ class ExclusiveCursor(ExampleLakeflowConnect):
 
 
 class FirstPageOnly(ExampleLakeflowConnect):
-    def read_table(self, table_name, start_offset, table_options):
+    def read_table(self, table_name, start_offset, table_options, **limits):
         if start_offset:
             return iter(()), start_offset
-        return super().read_table(table_name, start_offset, table_options)
+        return super().read_table(table_name, start_offset, table_options, **limits)
 
 
 class OffsetNotAdvancing(ExampleLakeflowConnect):
-    def read_table(self, table_name, start_offset, table_options):
-        records, end = super().read_table(table_name, start_offset, table_options)
+    def read_table(self, table_name, start_offset, table_options, **limits):
+        records, end = super().read_table(table_name, start_offset, table_options, **limits)
         records = list(records)
         return iter(records), (dict(start_offset) if start_offset and records else end)
 
@@ -37,8 +37,8 @@ class OffsetNotAdvancing(ExampleLakeflowConnect):
 class OffsetBackwards(ExampleLakeflowConnect):
     """On its third call returns the offset of its first page: the read goes backwards."""
 
-    def read_table(self, table_name, start_offset, table_options):
-        records, end = super().read_table(table_name, start_offset, table_options)
+    def read_table(self, table_name, start_offset, table_options, **limits):
+        records, end = super().read_table(table_name, start_offset, table_options, **limits)
         history = self.__dict__.setdefault("_ends", [])
         history.append(end)
         if len(history) == 3:
@@ -47,8 +47,8 @@ class OffsetBackwards(ExampleLakeflowConnect):
 
 
 class DropsNullFields(ExampleLakeflowConnect):
-    def read_table(self, table_name, start_offset, table_options):
-        records, end = super().read_table(table_name, start_offset, table_options)
+    def read_table(self, table_name, start_offset, table_options, **limits):
+        records, end = super().read_table(table_name, start_offset, table_options, **limits)
         return (r for r in records if None not in r.values()), end
 
 
@@ -56,8 +56,8 @@ class LosesWritesDuringRead(ExampleLakeflowConnect):
     """At the end of a read, jumps its offset to the wall clock ("nothing before now is
     left"): changes written while it paged, with earlier timestamps, are never read."""
 
-    def read_table(self, table_name, start_offset, table_options):
-        records, end = super().read_table(table_name, start_offset, table_options)
+    def read_table(self, table_name, start_offset, table_options, **limits):
+        records, end = super().read_table(table_name, start_offset, table_options, **limits)
         records = list(records)
         if not records and start_offset and end == start_offset and not self.__dict__.get("_jumped"):
             self._jumped = True
@@ -67,8 +67,8 @@ class LosesWritesDuringRead(ExampleLakeflowConnect):
 
 
 class EmptyDeleteFlow(ExampleLakeflowConnect):
-    def read_table_deletes(self, table_name, start_offset, table_options):
-        super().read_table_deletes(table_name, start_offset, table_options)  # still checks the table
+    def read_table_deletes(self, table_name, start_offset, table_options, **limits):
+        super().read_table_deletes(table_name, start_offset, table_options, **limits)  # still checks the table
         return iter(()), start_offset or {}
 
 

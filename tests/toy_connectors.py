@@ -10,8 +10,10 @@ from pyspark.sql.types import DecimalType, LongType, StringType, StructField, St
 
 from sources.interface import (
     LakeflowConnect,
+    ReadLimits,
     SupportsPartition,
     SupportsPartitionedStream,
+    SupportsReadLimits,
     UnknownTableError,
 )
 
@@ -96,16 +98,22 @@ class BadValueLakeflowConnect(PagedLakeflowConnect):
         return ({**r, "amount": "0.125"} if r["id"] == "7" else r for r in records), offset
 
 
-class PartitionedLakeflowConnect(PagedLakeflowConnect, SupportsPartitionedStream):
+class PartitionedLakeflowConnect(PagedLakeflowConnect, SupportsPartitionedStream, SupportsReadLimits):
     """``items`` in partitions of ``page`` ids; streams through partitions too."""
 
     def is_partitioned(self, table_name):
         return table_name == "items"
 
-    def latest_offset(self, table_name, table_options, start_offset=None):
+    def read_table(self, table_name, start_offset, table_options, *, limits=ReadLimits()):
+        return super().read_table(table_name, start_offset, table_options)
+
+    def read_table_deletes(self, table_name, start_offset, table_options, *, limits=ReadLimits()):
+        return super().read_table_deletes(table_name, start_offset, table_options)
+
+    def latest_offset(self, table_name, table_options, start_offset=None, *, limits=ReadLimits()):
         self._check(table_name)
         start = int((start_offset or {}).get("id", 0))
-        cap = table_options.get("max_records_per_batch")
+        cap = limits.max_records
         end = self.rows if cap is None else min(self.rows, start + int(cap))
         return {"id": end}
 

@@ -29,9 +29,10 @@ def read_all(
 ) -> LoopRead:
     """Every record of ``table`` through the connector's own offset loop (the contract's
     :func:`~sources.interface.contract.iterate_offsets`, which fails on a broken contract),
-    with each call's end offset; records must be dicts."""
+    with each call's end offset; records must be dicts. A whole read has no limits, so the
+    connector's method is called with its three arguments."""
     result = LoopRead()
-    for page in iterate_offsets(lambda offset: read_fn(table, offset, table_options), table, start):
+    for page in iterate_offsets(lambda offset, _limits: read_fn(table, offset, table_options), table, start):
         for record in page.records:
             if not isinstance(record, dict):
                 raise OffsetContractError(f"{table}: a record is a {type(record).__name__}, not a dict")

@@ -17,7 +17,7 @@
         scd_type: 2
         primary_keys: [id]          # override the connector's
         sequence_by: updatedAt      # override the cursor field
-        options: {max_records_per_call: "100"}
+        options: {maxRecordsPerBatch: "1000"}
 
 :func:`load_spec` checks the file's shape (unknown keys, types) and :func:`resolve` checks it
 against the source (unknown tables, SCD 2 on an append table, cdc without primary keys) —

@@ -38,7 +38,15 @@ from pyspark.sql.types import (
 )
 
 from sources.http import HttpClient, HttpError, RateLimiter, RetryPolicy, redact_mapping
-from sources.interface import ConnectorError, LakeflowConnect, SupportsPartitionedStream, UnknownTableError
+from sources.interface import (
+    ConnectorError,
+    LakeflowConnect,
+    ReadLimits,
+    SupportsPartitionedStream,
+    SupportsReadLimits,
+    UnknownTableError,
+)
+from sources.interface.read_limits import NO_LIMITS
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8765"
 DEFAULT_PAGE_SIZE = 200
@@ -169,7 +177,7 @@ def _instant(value: Any) -> datetime | None:
     return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
 
 
-class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
+class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, SupportsReadLimits):
     """Reads the example shop API.
 
     Connection options (strings):
@@ -183,8 +191,12 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
       ``Retry-After`` is honoured.
     * ``request_timeout`` (default 60 s): read timeout of one request.
 
-    Table options: ``max_records_per_batch`` (caps one ``read_table`` call and the advance
-    of ``latest_offset``) and ``partition_size`` (events ids per partition, default 1000).
+    Table option: ``partition_size`` (events ids per partition, default 1000).
+
+    Read limits (:class:`~sources.interface.SupportsReadLimits`): ``limits.max_records``
+    caps one keyset page and the advance of ``latest_offset``; ``limits.end_offset`` bounds
+    a replay (``until_cursor`` = its cursor, and records after its ``(cursor, id)`` are not
+    returned).
     """
 
     def __init__(self, options: dict[str, str]) -> None:
@@ -295,20 +307,22 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         return {"primary_keys": list(meta["primary_keys"]), "cursor_field": meta["cursor_field"],
                 "ingestion_type": meta["ingestion_type"]}
 
-    def read_table(self, table_name: str, start_offset: dict, table_options: dict[str, str]) -> tuple[Iterator[dict], dict]:
+    def read_table(self, table_name: str, start_offset: dict, table_options: dict[str, str], *,
+                   limits: ReadLimits = NO_LIMITS) -> tuple[Iterator[dict], dict]:
         self._check(table_name)
         if table_name == "products":
             return self._read_snapshot(table_name), None
-        return self._read_keyset(table_name, start_offset, table_options or {}, deletes=False)
+        return self._read_keyset(table_name, start_offset, table_options or {}, limits, deletes=False)
 
-    def read_table_deletes(self, table_name: str, start_offset: dict, table_options: dict[str, str]) -> tuple[Iterator[dict], dict]:
+    def read_table_deletes(self, table_name: str, start_offset: dict, table_options: dict[str, str], *,
+                           limits: ReadLimits = NO_LIMITS) -> tuple[Iterator[dict], dict]:
         self._check(table_name)
         if METADATA[table_name]["ingestion_type"] != "cdc_with_deletes":
             raise ConnectorError(
                 f"Table {table_name!r} has ingestion type {METADATA[table_name]['ingestion_type']!r}; "
                 "deleted records are only available for 'orders'."
             )
-        return self._read_keyset(table_name, start_offset, table_options or {}, deletes=True)
+        return self._read_keyset(table_name, start_offset, table_options or {}, limits, deletes=True)
 
     # -- snapshot ----------------------------------------------------------------------------
     def _read_snapshot(self, table: str) -> Iterator[dict]:
@@ -327,9 +341,12 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         return pages()
 
     # -- keyset reads ----------------------------------------------------------------------
-    def _batch_limit(self, table_options: dict[str, str]) -> int:
-        cap = _int_option(table_options, "max_records_per_batch", None)
-        return min(self.page_size, cap) if cap else self.page_size
+    @staticmethod
+    def _no_old_cap(table_options: dict[str, str]) -> None:
+        if _option(table_options, "max_records_per_batch") is not None:
+            raise ConnectorError(
+                "Option 'max_records_per_batch' was replaced by the runtime's 'maxRecordsPerBatch' "
+                "(.option('maxRecordsPerBatch', '1000')), which reaches the connector as its read limit.")
 
     def _parse_offset(self, table: str, offset: Any) -> tuple[Any, Any] | None:
         if offset is None or offset == {}:
@@ -347,6 +364,12 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
             return a > b
         ia, ib = _instant(a), _instant(b)
         return ia is not None and ib is not None and ia > ib
+
+    def _after_end(self, table: str, cursor: Any, rid: Any, end: tuple[Any, Any]) -> bool:
+        """Whether ``(cursor, rid)`` comes after a replay's end ``(cursor, id)`` in keyset order."""
+        if self._cursor_after(table, cursor, end[0]):
+            return True
+        return not self._cursor_after(table, end[0], cursor) and rid > end[1]
 
     def _upper_bound(self, table: str, since: tuple[Any, Any] | None) -> tuple[bool, Any]:
         """The ``until_cursor`` of the current read cycle: ``(table_has_records, bound)``.
@@ -370,10 +393,14 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         with self._lock:
             self._bounds.pop(table, None)
 
-    def _read_keyset(self, table: str, start_offset: Any, table_options: dict, deletes: bool) -> tuple[Iterator[dict], dict]:
+    def _read_keyset(self, table: str, start_offset: Any, table_options: dict, limits: ReadLimits,
+                     deletes: bool) -> tuple[Iterator[dict], dict]:
+        self._no_old_cap(table_options)
         since = self._parse_offset(table, start_offset)
+        until = self._parse_offset(table, limits.end_offset)
         unchanged = dict(start_offset) if start_offset else {}
-        params: dict[str, Any] = {"page_size": self._batch_limit(table_options), "page": 1}
+        page_size = min(self.page_size, limits.max_records) if limits.max_records else self.page_size
+        params: dict[str, Any] = {"page_size": page_size, "page": 1}
         if since is not None:
             params["since_cursor"], params["since_id"] = since
         id_field = METADATA[table]["primary_keys"][0]
@@ -381,6 +408,10 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
             path, cursor_field = f"/api/v1/{table}/deleted", "deleted_at"
         else:
             path, cursor_field = f"/api/v1/{table}", METADATA[table]["cursor_field"]
+        if until is not None:
+            # A replay: the range ends at the checkpointed offset, not at this cycle's bound.
+            params["until_cursor"] = until[0]
+        elif not deletes:
             has_rows, bound = self._upper_bound(table, since)
             if not has_rows:
                 self._end_cycle(table)
@@ -388,6 +419,11 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
             if bound is not None:
                 params["until_cursor"] = bound
         records = self._page(path, params)["data"]
+        if until is not None:
+            records = [r for r in records
+                       if not self._after_end(table, r.get(cursor_field), r.get(id_field), until)]
+            if not records:
+                return iter(()), unchanged
         if not records:
             if not deletes:
                 self._end_cycle(table)
@@ -429,11 +465,13 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
             raise ConnectorError(f"Invalid {what} offset for table 'events': {offset!r}; expected {{\"cursor\": <event_id>, \"id\": <event_id>}}.")
         return value
 
-    def latest_offset(self, table_name: str, table_options: dict[str, str], start_offset: dict | None = None) -> dict:
+    def latest_offset(self, table_name: str, table_options: dict[str, str], start_offset: dict | None = None, *,
+                      limits: ReadLimits = NO_LIMITS) -> dict:
         self._require_partitioned(table_name, "latest_offset")
+        self._no_old_cap(table_options or {})
         start_id = self._event_id(start_offset, "start")
         latest = self._stats(table_name).get("max_id") or 0
-        cap = _int_option(table_options or {}, "max_records_per_batch", None)
+        cap = limits.max_records
         end = min(latest, start_id + cap) if cap else latest
         if end <= start_id:
             return dict(start_offset or {})

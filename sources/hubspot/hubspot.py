@@ -22,9 +22,11 @@ Table options (strings; a bad value raises an error naming the option):
   contacts,companies,deals,tickets; products and custom objects → none. ``""`` for none.
 * ``start_date``: ISO date or datetime (UTC when no zone); incremental reads, batch reads
   and the delete flow ignore records last modified (archived) before it.
-* ``lookback_seconds`` (default 60): the search window of an incremental read ends at
-  read-start minus this many seconds, so records that HubSpot's search has not indexed yet
-  are read by the next run instead of being lost.
+* ``lookback_seconds`` (default 60): how far back each incremental run walks again, so a
+  record HubSpot's search indexed late (modified before the last run but not visible to it)
+  is read by the next run instead of being lost. The search window of a run ends at the
+  run's start, so every record visible then is read by that run; records the last
+  ``lookback_seconds`` delivered are listed in the offset (``seen``) and not delivered twice.
 * ``page_size`` (default 200; 1–200): records per search request; list requests use
   ``min(page_size, 100)``.
 * ``partitions`` (default 4): id-range partitions of a batch ``spark.read``.
@@ -33,8 +35,6 @@ Table options (strings; a bad value raises an error naming the option):
   concurrency)`` requests per 10 s so that together they stay within HubSpot's budget
   (a 429 is retried anyway). Descriptors are ``{"start": id|None, "end": id|None,
   "share": n}`` meaning ``start ≤ id < end``.
-* ``max_records_per_call``: records one ``read_table`` call gathers at most (default: one
-  search page, ``page_size``); larger values make fewer, bigger micro-batch steps.
 * ``ten_second_limit`` (default 100, HubSpot Free/Starter; 190 for Pro/Enterprise): the
   app's request budget per 10 s; the connector uses 90 % of it.
 * ``search_per_second`` (default 4, under HubSpot's 5/s): search requests per second.
@@ -52,9 +52,12 @@ How tables are read:
   properties are fetched with ``POST /crm/v3/objects/{type}/batch/read`` (100 ids a call).
 * **Incremental** (``read_table``, streaming): the search API on the modification property
   (``lastmodifieddate`` for contacts, ``hs_lastmodifieddate`` otherwise), see
-  :mod:`sources.hubspot.incremental`. Offset ``{"cursor": <epoch ms>, "id": <int>}``.
-  ``start_offset`` ``None``/``{}`` reads everything (from ``start_date`` if set), so the
-  first stream run is a full load. Associations are fetched per page with the v4 batch
+  :mod:`sources.hubspot.incremental`. ``start_offset`` ``None``/``{}`` reads everything
+  (from ``start_date`` if set), so the first stream run is a full load. The offset is
+  ``{"cursor": <epoch ms>, "id": <int>, "seen": [[<ms>, <id>], ...]}`` (the recent tail;
+  see ``lookback_seconds``). Read limits (``SupportsReadLimits``): a call gathers up to
+  ``limits.max_records`` records (one search page without a limit), and a replay returns
+  nothing past ``limits.end_offset``. Associations are fetched per page with the v4 batch
   association read.
 * **Deletes** (``read_table_deletes``): the archived listing (``archived=true``, read to its
   end on every call: it cannot be filtered by time and holds ~90 days), records after the
@@ -98,7 +101,15 @@ from sources.hubspot.schema import (
     ObjectSpec,
     object_schema,
 )
-from sources.interface import ConnectorError, LakeflowConnect, SupportsPartition, UnknownTableError
+from sources.interface import (
+    ConnectorError,
+    LakeflowConnect,
+    ReadLimits,
+    SupportsPartition,
+    SupportsReadLimits,
+    UnknownTableError,
+)
+from sources.interface.read_limits import NO_LIMITS
 
 log = logging.getLogger("lakeflow.hubspot")
 
@@ -192,12 +203,15 @@ class TableOptions:
     list_limit: int
     partitions: int
     concurrency: int
-    max_records_per_call: int
     ten_second_limit: int
     search_per_second: int
 
     @classmethod
     def parse(cls, options: dict) -> "TableOptions":
+        if _raw(options, "max_records_per_call") is not None:
+            raise ConnectorError(
+                "HubSpot option 'max_records_per_call' was replaced by the runtime's 'maxRecordsPerBatch' "
+                "(.option('maxRecordsPerBatch', '5000')), which reaches the connector as its read limit.")
         page = _int(options, "page_size", SEARCH_MAX, 1, SEARCH_MAX)
         return cls(
             properties=_names(options, "properties"),
@@ -208,7 +222,6 @@ class TableOptions:
             list_limit=min(page, LIST_MAX),
             partitions=_int(options, "partitions", 4, 1, 1000),
             concurrency=_int(options, "concurrency", 2, 1, 1000),
-            max_records_per_call=_int(options, "max_records_per_call", page, 1),
             ten_second_limit=_int(options, "ten_second_limit", 100, 1),
             search_per_second=_int(options, "search_per_second", 4, 1),
         )
@@ -216,11 +229,14 @@ class TableOptions:
 
 @dataclass
 class _Cycle:
-    """State of one incremental read cycle of a table on this instance."""
+    """One incremental read cycle of a table on this instance: its upper bound, fixed when
+    it starts, and where it stands (the offset it last returned and the walking position)."""
 
     upper: int
     properties: list[str]
-    exhausted_at: str | None = None   # offset key at which the window was read to its end
+    last_offset: str = ""
+    walked: Position | None = None
+    exhausted: bool = False   # the window was read to its end at ``last_offset``
 
 
 @dataclass
@@ -239,7 +255,7 @@ def _norm(name: str) -> str:
 # ----------------------------------------------------------------------------------------
 # the connector
 # ----------------------------------------------------------------------------------------
-class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
+class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLimits):
     """Reads HubSpot CRM objects (see the module docstring for tables and options)."""
 
     def __init__(self, options: dict[str, str]) -> None:
@@ -471,22 +487,18 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
 
         return search
 
-    def _cycle(self, spec: ObjectSpec, opts: TableOptions, key: str) -> _Cycle:
+    def _new_cycle(self, spec: ObjectSpec, opts: TableOptions, key: str, upper: int) -> _Cycle:
+        cycle = _Cycle(upper=upper, properties=sorted(self._property_types(spec, opts)))
         with self._lock:
-            cycle = self._cycles.get(key)
-        if cycle is None:
-            properties = sorted(self._property_types(spec, opts))
-            upper = int(time.time() * 1000) - opts.lookback_ms
-            cycle = _Cycle(upper=upper, properties=properties)
-            with self._lock:
-                self._cycles[key] = cycle
+            self._cycles[key] = cycle
         return cycle
 
     def _end_cycle(self, key: str) -> None:
         with self._lock:
             self._cycles.pop(key, None)
 
-    def read_table(self, table_name: str, start_offset: dict, table_options: dict[str, str]) -> tuple[Iterator[dict], dict]:
+    def read_table(self, table_name: str, start_offset: dict, table_options: dict[str, str], *,
+                   limits: ReadLimits = NO_LIMITS) -> tuple[Iterator[dict], dict]:
         spec = self._spec(table_name)
         opts = self._opts(table_options)
         if spec.owners:
@@ -494,35 +506,60 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
         targets = self._targets(spec, opts)
         key = json.dumps([table_name, opts.properties, [t.column for t in targets], opts.lookback_ms])
         unchanged = dict(start_offset) if start_offset else {}
-        position = Position.from_offset(start_offset, table_name, opts.start_ms)
-        cycle = self._cycle(spec, opts, key)
         start_key = json.dumps(unchanged, sort_keys=True)
-        if cycle.exhausted_at == start_key:
-            # The previous call read this cycle's window to its end from exactly this offset.
-            self._end_cycle(key)
-            return iter(()), unchanged
+        checkpoint = incremental.Checkpoint.from_offset(start_offset, table_name, opts.start_ms)
+        replay_end = None
+        if limits.end_offset is not None:
+            # A replay of (start, end]: a cycle of its own whose window ends where the range does.
+            replay_end = incremental.Checkpoint.from_offset(limits.end_offset, table_name, opts.start_ms).walked()
+            cycle = _Cycle(upper=replay_end.cursor, properties=sorted(self._property_types(spec, opts)))
+        else:
+            with self._lock:
+                cycle = self._cycles.get(key)
+            if cycle is not None and cycle.last_offset == start_key and cycle.exhausted:
+                # The previous call read this cycle's window to its end from exactly this offset.
+                self._end_cycle(key)
+                return iter(()), unchanged
+            if cycle is None or cycle.last_offset != start_key:
+                cycle = self._new_cycle(spec, opts, key, int(time.time() * 1000))
+        walking = cycle.walked if cycle.walked is not None and cycle.last_offset == start_key else checkpoint.settled
         wanted = sorted(set(cycle.properties) | {spec.cursor_property, ID_PROPERTY})
         by_batch_read = len(json.dumps(wanted)) > MAX_SEARCH_PROPERTIES_BODY
         search_props = [spec.cursor_property, ID_PROPERTY] if by_batch_read else wanted
         search = self._search(spec, search_props, opts)
+        seen = set(checkpoint.seen)
+        cap = limits.max_records or (math.inf if replay_end is not None else opts.search_limit)
         emitted: list[dict] = []
+        delivered: list[incremental.Key] = []
         exhausted = False
-        while len(emitted) < opts.max_records_per_call:
-            result = incremental.step(search, spec.cursor_property, position, cycle.upper, opts.search_limit)
+        while len(emitted) < cap:
+            result = incremental.step(search, spec.cursor_property, walking, cycle.upper, opts.search_limit)
             if result is None:
                 exhausted = True
                 break
-            emitted.extend(result.records)
-            position = result.position
+            walking = result.position
+            for record in result.records:
+                record_key = (incremental.modified_of(record, spec.cursor_property), id_of(record))
+                if record_key in seen or (replay_end is not None and record_key > (replay_end.cursor, replay_end.last_id)):
+                    continue
+                seen.add(record_key)
+                emitted.append(record)
+                delivered.append(record_key)
             if result.exhausted:
                 exhausted = True
                 break
-        end = unchanged if position.start else position.to_offset()
-        if not emitted and json.dumps(end, sort_keys=True) == start_key:
-            self._end_cycle(key)
-            return iter(()), unchanged
-        if exhausted:
-            cycle.exhausted_at = json.dumps(end, sort_keys=True)
+        if replay_end is not None:
+            end = dict(limits.end_offset) if exhausted else checkpoint.after(
+                delivered, walking, cycle.upper - opts.lookback_ms - 1).to_offset()
+        elif not emitted:
+            end = unchanged
+        else:
+            end = checkpoint.after(delivered, walking, cycle.upper - opts.lookback_ms - 1).to_offset()
+        if replay_end is None:
+            cycle.last_offset, cycle.walked, cycle.exhausted = json.dumps(end, sort_keys=True), walking, exhausted
+            if not emitted and exhausted:
+                self._end_cycle(key)
+                return iter(()), unchanged
         if by_batch_read and emitted:
             full = self._batch_read(spec, [str(r["id"]) for r in emitted], wanted, opts)
             # A record archived since the search is left to the delete flow.
@@ -530,7 +567,8 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
         return iter(self._attach_v4(spec, emitted, targets, opts)), end
 
     # -- deletes ---------------------------------------------------------------------------------
-    def read_table_deletes(self, table_name: str, start_offset: dict, table_options: dict[str, str]) -> tuple[Iterator[dict], dict]:
+    def read_table_deletes(self, table_name: str, start_offset: dict, table_options: dict[str, str], *,
+                           limits: ReadLimits = NO_LIMITS) -> tuple[Iterator[dict], dict]:
         spec = self._spec(table_name)
         if spec.owners:
             raise ConnectorError(
@@ -542,6 +580,10 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
         if start_offset:
             position = Position.from_offset(start_offset, table_name, None)
             after_key = (position.cursor, position.last_id)
+        until_key: tuple[int, int] | None = None
+        if limits.end_offset:
+            until = Position.from_offset(limits.end_offset, table_name, None)
+            until_key = (until.cursor, until.last_id)
         floor = opts.start_ms if opts.start_ms is not None else -1
         found = []
         for record in self._list_pages(spec, {"archived": "true", "properties": ID_PROPERTY}, opts):
@@ -549,11 +591,13 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition):
             if archived_ms is None or archived_ms < floor:
                 continue
             key = (archived_ms, id_of(record))
-            if key > after_key:
+            if key > after_key and (until_key is None or key <= until_key):
                 found.append((key, record))
         if not found:
             return iter(()), unchanged
         found.sort(key=lambda item: item[0])
+        if limits.max_records:
+            found = found[:limits.max_records]
         records = [{"id": str(r.get("id")), "properties": None, "associations": None,
                     "createdAt": r.get("createdAt"), "updatedAt": r.get("updatedAt") or r.get("archivedAt"),
                     "archived": True, "archivedAt": r.get("archivedAt") or r.get("updatedAt")}

@@ -5,12 +5,24 @@ writes by an indexing delay, and many records can share one modification timesta
 read below never uses ``after`` (so it can never page past the cap), never loses or
 repeats a record, and terminates, whatever the size of a timestamp tie.
 
-Offset: ``{"cursor": <epoch ms>, "id": <int>}`` meaning *every record whose
-(modified, id) ≤ (cursor, id) has been emitted*. A :class:`Position` also has a "start"
-form (no offset yet): every record modified at or after ``cursor`` is still to be read.
+A :class:`Position` ``(cursor, id)`` means *every record whose (modified, id) ≤
+(cursor, id) has been read*; its "start" form (no offset yet) means every record modified
+at or after ``cursor`` is still to be read.
 
-One step from a position ``(cursor, id)`` within a read cycle whose window upper bound is
-``U`` (``now − lookback`` fixed at the start of the cycle):
+**Checkpoint** (the offset, :class:`Checkpoint`): ``{"cursor", "id", "seen"}``.
+``(cursor, id)`` is the *settled* position: everything at or before it was delivered, or
+is older than the lookback and so assumed indexed. ``seen`` lists the ``[modified, id]``
+of records delivered after it (the recent tail, at most :data:`SEEN_CAP`). A read cycle
+fixes its upper bound ``U`` at **the read's start**, so a record visible in search when a
+run starts is read by that run. A new cycle walks again from the settled position and
+skips what ``seen`` holds: a record HubSpot's search indexed late (modified before the last
+run but not visible to it) is delivered by the next run, and nothing is delivered twice.
+After a cycle the settled position moves up to ``U − lookback``, so ``seen`` only holds
+what changed in the last ``lookback`` seconds. If it would exceed the cap, its oldest
+entries are dropped: those records may be delivered again (never lost).
+
+One step from a walking position ``(cursor, id)`` within a read cycle whose window upper
+bound is ``U``:
 
 1. **Tie drain**: search ``modified == cursor AND hs_object_id > id`` sorted by id
    ascending, ``limit`` records, no ``after``. Records found → emit them; the position
@@ -23,7 +35,7 @@ One step from a position ``(cursor, id)`` within a read cycle whose window upper
 
 A record modified during a cycle gets a modification time above ``U`` and is read by the
 next cycle; nothing below ``U`` can appear later except through indexing lag, which the
-lookback covers.
+re-walk of the lookback tail covers.
 """
 
 from __future__ import annotations
@@ -91,6 +103,67 @@ class Position:
 
     def to_offset(self) -> dict:
         return {"cursor": self.cursor, "id": self.last_id}
+
+
+#: Most ``seen`` entries an offset carries (about 40 bytes each in the checkpoint).
+SEEN_CAP = 2_000
+#: Above every HubSpot id: ``(t, MAX_ID)`` settles everything modified at or before ``t``.
+MAX_ID = 2**62
+
+Key = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The incremental offset: the settled position and the keys delivered after it."""
+
+    settled: Position
+    seen: tuple[Key, ...] = ()
+
+    @classmethod
+    def from_offset(cls, offset: Any, table: str, start_ms: int | None) -> "Checkpoint":
+        settled = Position.from_offset(offset, table, start_ms)
+        raw = offset.get("seen") if isinstance(offset, dict) else None
+        if raw is None:
+            return cls(settled)
+        try:
+            seen = tuple(sorted((int(m), int(i)) for m, i in raw))
+        except (TypeError, ValueError):
+            raise ConnectorError(f"Invalid offset for HubSpot table {table!r}: 'seen' must be a list of "
+                                 "[modified ms, id] pairs as returned by this connector.") from None
+        return cls(settled, seen)
+
+    def walked(self) -> Position:
+        """Where the last read stopped: the newest delivered key, else the settled position."""
+        if self.seen and (self.settled.start or self.seen[-1] > (self.settled.cursor, self.settled.last_id)):
+            return Position(*self.seen[-1])
+        return self.settled
+
+    def after(self, delivered: list[Key], walked: Position, settle_to: int) -> "Checkpoint":
+        """The checkpoint once ``delivered`` more keys were read up to ``walked``, with
+        everything modified at or before ``settle_to`` considered settled."""
+        bound = min((walked.cursor, walked.last_id), (settle_to, MAX_ID))
+        old = self.settled
+        if not old.start and (old.cursor, old.last_id) > bound:
+            bound = (old.cursor, old.last_id)
+        settled = old if old.start and bound < (old.cursor, 0) else Position(*bound)
+        if settled.start:
+            keys = {*self.seen, *delivered}
+        else:
+            keys = {k for k in (*self.seen, *delivered) if k > (settled.cursor, settled.last_id)}
+        seen = tuple(sorted(keys)[-SEEN_CAP:])
+        return Checkpoint(settled, seen)
+
+    def to_offset(self) -> dict:
+        settled = self.settled
+        if settled.start:
+            if not self.seen:
+                return {}
+            settled = Position(settled.cursor - 1, MAX_ID)
+        offset: dict = {"cursor": settled.cursor, "id": settled.last_id}
+        if self.seen:
+            offset["seen"] = [list(k) for k in self.seen]
+        return offset
 
 
 @dataclass

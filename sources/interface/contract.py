@@ -13,7 +13,9 @@ all agree on what a connector may return and fail the same way when it breaks th
   naming the table and the offsets instead of hanging.
 
 Offsets are compared by :func:`offset_key` (canonical JSON; ``None`` and ``{}`` both mean
-"the start").
+"the start"). Each call is told how far it may read (:class:`ReadLimits`: the records the
+micro-batch still wants, a replay's end offset); :func:`connector_reader` passes that on to
+connectors that declare :class:`~sources.interface.read_limits.SupportsReadLimits`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from sources.interface.errors import ConnectorError
-from sources.interface.lakeflow_connect import INGESTION_TYPES
+from sources.interface.lakeflow_connect import INGESTION_TYPES, LakeflowConnect
+from sources.interface.read_limits import NO_LIMITS, ReadLimits, SupportsReadLimits
+
+#: ``read(offset, limits) -> (records, end_offset)``: one call of a table's read.
+ReadFn = Callable[[Any, ReadLimits], tuple[Iterable, Any]]
 
 #: Calls in a row that return no records while the offset moves before a read is declared
 #: non-converging (a connector legitimately skips empty windows, but not forever).
@@ -81,6 +87,15 @@ def validate_metadata(table: str, meta: Any) -> dict:
     return {"primary_keys": keys, "cursor_field": meta.get("cursor_field"), "ingestion_type": ingestion}
 
 
+def connector_reader(connector: LakeflowConnect, table: str, table_options: dict, deletes: bool = False) -> ReadFn:
+    """The ``read(offset, limits)`` of a connector's table (or its delete flow): ``limits``
+    reach the connector only if it declares ``SupportsReadLimits``."""
+    method = connector.read_table_deletes if deletes else connector.read_table
+    if isinstance(connector, SupportsReadLimits):
+        return lambda offset, limits: method(table, offset, table_options, limits=limits)
+    return lambda offset, limits: method(table, offset, table_options)
+
+
 @dataclass
 class Page:
     """One call of the loop: the records it returned, read from ``start`` up to ``end``."""
@@ -91,7 +106,7 @@ class Page:
 
 
 def iterate_offsets(
-    read: Callable[[Any], tuple[Iterable, Any]],
+    read: ReadFn,
     table: str,
     start: Any = None,
     *,
@@ -100,15 +115,17 @@ def iterate_offsets(
     max_records: int | None = None,
     max_empty_advances: int = MAX_EMPTY_ADVANCES,
 ) -> Iterator[Page]:
-    """The offset loop: call ``read(offset)`` from ``start`` and yield each :class:`Page`
-    until the offset stops advancing.
+    """The offset loop: call ``read(offset, limits)`` from ``start`` and yield each
+    :class:`Page` until the offset stops advancing.
 
     Args:
-        read: ``offset -> (records, end_offset)``, e.g. ``lambda o: c.read_table(t, o, opts)``.
+        read: ``(offset, limits) -> (records, end_offset)``, e.g. :func:`connector_reader`.
         table, method: named in errors.
         start: the offset to read from (``None``: the beginning).
-        until: stop once the offset reaches this one (a replay of a checkpointed range).
-        max_records: stop after the page that brings the total to this many (a micro-batch).
+        until: stop once the offset reaches this one (a replay of a checkpointed range);
+            passed to the connector as ``limits.end_offset``.
+        max_records: stop after the page that brings the total to this many (a micro-batch);
+            the connector is told the remainder as ``limits.max_records``.
         max_empty_advances: fail after this many empty calls in a row that moved the offset.
 
     Raises:
@@ -119,7 +136,9 @@ def iterate_offsets(
     target = None if until is None else offset_key(until)
     current, total, empty_run = start, 0, 0
     while True:
-        result = read(current)
+        limits = NO_LIMITS if until is None and max_records is None else ReadLimits(
+            max_records=None if max_records is None else max_records - total, end_offset=until)
+        result = read(current, limits)
         if not (isinstance(result, tuple) and len(result) == 2):
             raise OffsetContractError(f"{method}({table!r}) must return (records, offset), got {type(result).__name__}")
         records, end = result
@@ -151,7 +170,7 @@ def iterate_offsets(
         current = end
 
 
-def read_to_end(read: Callable[[Any], tuple[Iterable, Any]], table: str, start: Any = None, **kwargs) -> tuple[list, Any]:
+def read_to_end(read: ReadFn, table: str, start: Any = None, **kwargs) -> tuple[list, Any]:
     """Every record from ``start`` to where the offset stops, and that final offset."""
     records: list = []
     end = start

@@ -57,9 +57,10 @@ class SupportsPartitionedStream(SupportsPartition):
 
         ``start_offset`` is ``{}`` on the first call of a new stream, then the last
         committed end offset. The result is a dict of JSON primitives; equal to
-        ``start_offset`` when nothing new is available. Batch sizing (row caps, time
-        windows) is the connector's choice, typically from a table option; the runtime
-        additionally honours Spark's admission control (``maxRecordsPerBatch``).
+        ``start_offset`` when nothing new is available. A connector that also declares
+        :class:`~sources.interface.SupportsReadLimits` receives Spark's admission control
+        (``maxRecordsPerBatch``) as ``limits=ReadLimits(max_records=n)`` and should not
+        advance the offset past ``n`` records.
         """
 
     @abstractmethod

@@ -22,6 +22,7 @@ from sources.interface import (
     SupportsReadLimits,
     UnknownTableError,
 )
+from sources.interface.options import normalized
 from sources.interface.contract import (  # noqa: F401 (re-exported)
     Page,
     ReadLimits,
@@ -43,7 +44,7 @@ class ConnectorSession:
 
     def __init__(self, connector_cls: type[LakeflowConnect], options: dict[str, str]):
         self.connector_cls = connector_cls
-        self.raw_options = {str(k).lower(): v for k, v in dict(options).items()}
+        self.raw_options = normalized(options)
         self._connector: LakeflowConnect | None = None
         self._tables: list[str] | None = None
         self.read_options = ReadOptions.parse(

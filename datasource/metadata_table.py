@@ -17,6 +17,7 @@ from datasource.arrow_convert import ArrowConverter
 from sources.interface.contract import validate_metadata
 from datasource.options import TABLE_CONFIGS, TABLE_NAME_LIST, OptionError, parse_json
 from sources.interface import UnknownTableError
+from sources.interface.options import normalized
 
 if TYPE_CHECKING:
     from datasource.connector_session import ConnectorSession
@@ -56,7 +57,7 @@ def read_metadata_table(session: "ConnectorSession", schema: StructType) -> Iter
     for table in tables:
         if table not in known:
             raise UnknownTableError(table, known)
-        table_options = {**session.table_options, **{str(k).lower(): str(v) for k, v in (configs.get(table) or {}).items()}}
+        table_options = {**session.table_options, **normalized({k: str(v) for k, v in (configs.get(table) or {}).items()})}
         meta = validate_metadata(table, connector.read_table_metadata(table, table_options))
         rows.append({"tableName": table, **meta})
     yield ArrowConverter(schema, table_name="_community_table_metadata").convert(rows)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from sources.http.redact import redact_mapping
+from sources.interface.options import normalized, raw_option
 
 TABLE_NAME = "tableName"
 IS_DELETE_FLOW = "isDeleteFlow"
@@ -47,8 +48,7 @@ class RedactedOptions(dict):
 
 def _lookup(options: Mapping[str, str], name: str) -> Any:
     """An option by the name users type, whether or not Spark lower-cased the key."""
-    value = options.get(name)
-    return options.get(name.lower()) if value is None else value
+    return raw_option(options, name)
 
 
 def parse_bool(options: Mapping[str, str], name: str, default: bool = False) -> bool:
@@ -89,8 +89,8 @@ def parse_json(options: Mapping[str, str], name: str, expected: type, default: A
 
 def connector_options_of(options: Mapping[str, str]) -> dict[str, str]:
     """The options a connector receives: everything but the runtime's and the platform's own."""
-    reserved = {name.lower() for name in (*RUNTIME_OPTIONS, *_PLATFORM_OPTIONS)}
-    return {str(k).lower(): v for k, v in options.items() if str(k).lower() not in reserved}
+    reserved = set(normalized({name: None for name in (*RUNTIME_OPTIONS, *_PLATFORM_OPTIONS)}))
+    return {k: v for k, v in normalized(options).items() if k not in reserved}
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class ReadOptions:
         list the tables in the error for a missing ``tableName``."""
         # Spark hands Python data sources their options with lower-cased keys; do the same
         # for options given as a plain dict so both paths behave alike.
-        options = {str(k).lower(): v for k, v in dict(options).items()}
+        options = normalized(options)
         connector_options = connector_options_of(options)
         table = _lookup(options, TABLE_NAME)
         if table is None or str(table).strip() == "":

@@ -115,10 +115,13 @@ class PreparedRun:
 
         self.spec = load_spec(spec_path)
         self.sandbox = sandbox
-        connection = connection_options(self.spec.connection, self.spec.source)
-        if sandbox is not None:
-            connection.update(sandbox.connection_options())
-        connection.update({k.lower(): v for k, v in options.items()})
+        from sources.interface.options import normalized
+
+        # Against a sandbox, the sandbox's own credentials replace the connection's: a sandbox
+        # run never carries real ones (nor two credentials at once).
+        connection = (normalized(sandbox.connection_options()) if sandbox is not None
+                      else connection_options(self.spec.connection, self.spec.source))
+        connection.update(normalized(options))
         self.connection = connection
         try:
             cls = connector_class(self.spec.source)

@@ -64,7 +64,10 @@ def test_defaults():
     connector = ExampleLakeflowConnect({"access_token": TOKEN})
     assert connector.base_url == "http://127.0.0.1:8765"
     assert connector.page_size == 200
-    assert connector.retry_policy.base_delay == 0.5 and connector.retry_policy.max_attempts == 8
+    assert connector.http.base_delay == 0.5 and connector.http.max_attempts == 8
+    assert connector.http.timeout == (10.0, 60.0) and connector.http.deadline == 300.0
+    assert ExampleLakeflowConnect({"access_token": TOKEN, "request_timeout": "5"}).http.read_timeout == 5.0
+    assert ExampleLakeflowConnect({"access_token": TOKEN, "Read_Timeout": "7"}).http.read_timeout == 7.0
 
 
 def test_token_never_in_repr_or_pickle_breaks(sandbox):

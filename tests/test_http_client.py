@@ -68,14 +68,14 @@ def test_never_retries_other_4xx_and_redacts(sandbox):
 def test_gives_up_after_max_attempts(sandbox):
     client, _ = fast_client(sandbox.url)
     sandbox.inject(Fault(500), times=10)
-    with pytest.raises(HttpError, match="gave up after retries"):
+    with pytest.raises(HttpError, match=r"returned HTTP 500 \(gave up after 4 attempt\(s\) in [\d.]+s; limits: retry_max_attempts 4"):
         client.get_json("/v1/items/1")
     assert client.request_count == 4
 
 
 def test_connection_errors_are_retried_then_reported():
     client, slept = fast_client("http://127.0.0.1:9")  # discard port: nothing listens
-    with pytest.raises(HttpError, match="failed after 4 attempts"):
+    with pytest.raises(HttpError, match=r"GET /v1/items/1 failed after 4 attempt\(s\) in [\d.]+s; limits: retry_max_attempts 4.*ConnectionError"):
         client.get_json("/v1/items/1")
     assert len(slept) == 3
 
@@ -138,3 +138,32 @@ def test_a_secret_at_the_cut_is_redacted_whole(sandbox):
     with pytest.raises(HttpError) as err:
         client.get_json("/v1/items/1")
     assert "s3cr3t" not in str(err.value) and "s3cr" not in str(err.value)
+
+
+def test_a_server_that_never_answers_fails_within_the_deadline_naming_the_endpoint():
+    from harness.sandboxes.silent import SilentServer
+    from sources.http import HttpSettings
+
+    settings = HttpSettings.from_options({"read_timeout": "0.3", "retry_max_attempts": "50",
+                                          "retry_base_delay": "0.05", "request_deadline": "1.5"})
+    with SilentServer() as url:
+        client = HttpClient.from_settings(url, settings)
+        started = time.monotonic()
+        with pytest.raises(HttpError) as info:
+            client.get_json("/crm/v3/properties/contacts")
+        elapsed = time.monotonic() - started
+    assert 1.0 <= elapsed < 3.0, elapsed
+    message = str(info.value)
+    assert message.startswith("GET /crm/v3/properties/contacts failed after ") and "ReadTimeout" in message
+    assert "request_deadline 1.5s" in message and info.value.status is None
+    assert client.request_count < 50   # the deadline, not the attempts, ended it
+
+
+def test_shared_client_options_are_named_in_errors():
+    from sources.http import HttpSettings
+    from sources.interface import ConnectorError
+
+    for name, value in [("connect_timeout", "0"), ("read_timeout", "soon"), ("retry_max_attempts", "0"),
+                        ("request_deadline", "inf")]:
+        with pytest.raises(ConnectorError, match=name):
+            HttpSettings.from_options({name: value})

@@ -428,8 +428,28 @@ def test_403_names_the_missing_scope_and_endpoint(sandbox):
     assert "contacts" in connector.list_tables()
 
 
+def test_a_service_key_connects_and_its_errors_name_it(sandbox):
+    """Service Keys are the documented way to connect (new private apps cannot be created)."""
+    key = sandbox.add_service_key()
+    options = {"base_url": sandbox.url, "service_key": key, **FAST}
+    connector = HubSpotLakeflowConnect(options)
+    assert set(_ids(read_all(connector.read_table, "deals", {**options, "associations": ""}).records)) == \
+        set(sandbox.record_ids("deals"))
+    assert key not in repr(connector)
+    limited = sandbox.add_service_key(scopes=["crm.objects.contacts.read"])
+    with pytest.raises(ConnectorError) as info:
+        HubSpotLakeflowConnect({"base_url": sandbox.url, "service_key": limited}).read_table("owners", None, {})
+    message = str(info.value)
+    assert "the Service Key lacks the scope(s) crm.objects.owners.read" in message and limited not in message
+    sandbox.remove_token(key)
+    with pytest.raises(ConnectorError, match=r"rejected the service_key \(401\).*check the Service Key"):
+        HubSpotLakeflowConnect(options).get_table_schema("deals", {})
+    with pytest.raises(ConnectorError, match="'service_key' and 'access_token' were both given"):
+        HubSpotLakeflowConnect({**options, "access_token": "pat-na1-x"})
+
+
 def test_options_are_validated_by_name(sandbox):
-    with pytest.raises(ConnectorError, match="access_token"):
+    with pytest.raises(ConnectorError, match="'service_key' is required.*'access_token'"):
         HubSpotLakeflowConnect({"base_url": sandbox.url})
     connector = HubSpotLakeflowConnect(sandbox.connection_options())
     for name, value in [("page_size", "500"), ("start_date", "yesterday"), ("lookback_seconds", "soon"),
@@ -585,13 +605,44 @@ def test_step_algorithm_with_arbitrary_tie_order():
 @pytest.mark.parametrize("body", [{}, {"status": "error", "message": "try later"}, ""])
 def test_a_page_without_results_is_an_error_not_the_end(sandbox, body):
     """A 200 answer without a results list once cut batch reads short and made streams skip
-    records for good; it must fail naming the endpoint."""
-    options = _options(sandbox)
+    records for good; it is retried like a 5xx, and if it persists the read fails naming the
+    endpoint."""
+    options = _options(sandbox, retry_max_attempts="3", retry_base_delay="0.01")
     connector = HubSpotLakeflowConnect(options)
-    sandbox.inject(Fault(200, body=body), times=1, endpoint="POST /crm/v3/objects/{object_type}/search")
-    with pytest.raises(HubSpotApiError, match=r"POST /crm/v3/objects/contacts/search answered without a 'results' list"):
+    sandbox.inject(Fault(200, body=body), times=3, endpoint="POST /crm/v3/objects/{object_type}/search")
+    with pytest.raises(HubSpotApiError, match=r"POST /crm/v3/objects/contacts/search answered HTTP 200 with an "
+                                              r"unexpected body \(.*'results' list\) after 3 attempt"):
         read_all(connector.read_table, "contacts", options)
     partition = {"start": None, "end": None, "share": 1}
-    sandbox.inject(Fault(200, body=body), times=1, endpoint="GET /crm/v3/objects/{object_type}")
-    with pytest.raises(HubSpotApiError, match=r"GET /crm/v3/objects/contacts answered without a 'results' list"):
+    sandbox.inject(Fault(200, body=body), times=3, endpoint="GET /crm/v3/objects/{object_type}")
+    with pytest.raises(HubSpotApiError, match=r"GET /crm/v3/objects/contacts answered HTTP 200 with an unexpected body"):
         list(HubSpotLakeflowConnect(options).read_partition("contacts", partition, options))
+
+
+def test_a_page_without_results_once_is_retried_and_the_read_is_complete(sandbox):
+    options = _options(sandbox, associations="", retry_base_delay="0.01")
+    expected = set(sandbox.record_ids("contacts"))
+    sandbox.inject(Fault(200, body={}), times=2, endpoint="POST /crm/v3/objects/{object_type}/search")
+    connector = HubSpotLakeflowConnect(options)
+    assert set(_ids(read_all(connector.read_table, "contacts", options).records)) == expected
+    assert connector.api.retry_count == 2
+
+
+def test_a_server_that_never_answers_fails_in_bounded_time_naming_the_endpoint():
+    """base_url on a port that accepts and never replies once blocked a load() for 1,038 s
+    and named the wrong endpoint."""
+    from harness.sandboxes.silent import SilentServer
+
+    with SilentServer() as url:
+        options = {"access_token": "pat-na1-secret", "base_url": url, "read_timeout": "0.3",
+                   "request_deadline": "1.2", "retry_base_delay": "0.05"}
+        started = time.monotonic()
+        with pytest.raises(HubSpotApiError) as info:
+            HubSpotLakeflowConnect(options).get_table_schema("contacts", {})
+        elapsed = time.monotonic() - started
+    assert elapsed < 3.0, elapsed
+    message = str(info.value)
+    assert "GET /crm/v3/properties/contacts failed after" in message and "ReadTimeout" in message, message
+    assert "pat-na1-secret" not in message
+    with pytest.raises(ConnectorError, match="HubSpot option 'request_deadline'"):
+        HubSpotLakeflowConnect({**options, "request_deadline": "never"})

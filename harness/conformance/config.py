@@ -7,6 +7,7 @@ option is found in either
 * ``sources/hubspot/configs/dev_config.json`` (git-ignored): ``{"access_token": "..."}``
   (or the path in ``LAKEFLOW_HUBSPOT_DEV_CONFIG``).
 
+An entry may name alternatives, ``"service_key|access_token"``: any one of them is enough.
 Otherwise the suite runs against the connector's sandbox. Values are never printed.
 """
 
@@ -44,9 +45,16 @@ def live_options(source: str, required: tuple[str, ...], optional: tuple[str, ..
         def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
             return (init_settings, env_settings, JsonConfigSettingsSource(settings_cls))
 
-    fields: dict[str, Any] = {name: (SecretStr | None, None) for name in (*required, *optional)}
+    names = [name for entry in (*required, *optional) for name in entry.split("|")]
+    fields: dict[str, Any] = {name: (SecretStr | None, None) for name in names}
     settings = create_model(f"{source.title()}LiveSettings", __base__=_Base, **fields)()
-    values = {name: getattr(settings, name) for name in (*required, *optional)}
-    if any(values[name] is None for name in required):
+    values = {name: getattr(settings, name) for name in names}
+    if any(all(values[name] is None for name in entry.split("|")) for entry in required):
         return None
     return {name: value.get_secret_value() for name, value in values.items() if value is not None}
+
+
+def env_names(source: str, options: tuple[str, ...]) -> str:
+    """``LAKEFLOW_HUBSPOT_SERVICE_KEY or LAKEFLOW_HUBSPOT_ACCESS_TOKEN, …`` for messages."""
+    return ", ".join(" or ".join(f"LAKEFLOW_{source.upper()}_{name.upper()}" for name in entry.split("|"))
+                     for entry in options)

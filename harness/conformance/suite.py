@@ -33,7 +33,7 @@ from pyspark.sql.types import ArrayType, MapType, StructType
 from datasource import register
 from datasource.arrow_convert import ArrowConverter
 from sources.interface.contract import offset_key, validate_metadata
-from harness.conformance.config import dev_config_path, live_options
+from harness.conformance.config import dev_config_path, env_names, live_options
 from harness.conformance.reading import LoopRead, key_of, poll, read_all
 from harness.conformance.truth_checks import CHANGES, TruthChecks, compare_keys
 from harness.write_back import LakeflowConnectWriteTestUtils
@@ -97,8 +97,8 @@ class LakeflowConnectTests:
         else:
             if cls.sandbox_class is None:
                 pytest.skip(
-                    f"No credentials for {cls.source_name} (set LAKEFLOW_{cls.source_name.upper()}_"
-                    f"{'/'.join(o.upper() for o in cls.live_required_options)} or dev_config.json) and no sandbox."
+                    f"No credentials for {cls.source_name} (set {env_names(cls.source_name, cls.live_required_options)} "
+                    "or dev_config.json) and no sandbox."
                 )
             cls.sandbox = cls.sandbox_class(**cls.sandbox_kwargs).start()
             cls.options = dict(cls.sandbox.connection_options())
@@ -257,7 +257,7 @@ class LakeflowConnectTests:
         """In live mode, the real API answers with the given credentials; otherwise this test
         is skipped with the reason (every other test has run against the sandbox)."""
         if self.mode != "live":
-            names = ", ".join(f"LAKEFLOW_{self.source_name.upper()}_{o.upper()}" for o in self.live_required_options)
+            names = env_names(self.source_name, self.live_required_options)
             pytest.skip(
                 f"live mode not run: no credentials for {self.source_name} ({names or 'no live options declared'}, "
                 f"or {dev_config_path(self.source_name)}); the suite ran against the sandbox"

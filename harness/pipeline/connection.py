@@ -5,7 +5,7 @@ injects into every read. Locally it names a set of settings, found in
 
 1. ``sources/<source>/configs/dev_config.json`` when the name is the source's (the file live
    tests use), or the JSON file in ``LAKEFLOW_<NAME>_DEV_CONFIG``;
-2. environment variables ``LAKEFLOW_<NAME>_<OPTION>`` (``LAKEFLOW_HUBSPOT_ACCESS_TOKEN``),
+2. environment variables ``LAKEFLOW_<NAME>_<OPTION>`` (``LAKEFLOW_HUBSPOT_SERVICE_KEY``),
    which win over the file.
 
 Option names arrive lower-cased, as Spark passes them to connectors. Values are secrets
@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 from harness.spark import PROJECT_ROOT
+from sources.interface.options import normalized
 
 
 class ConnectionError_(ValueError):
@@ -52,9 +53,9 @@ def connection_options(name: str | None, source: str, environ: dict[str, str] | 
             raise ConnectionError_(f"connection {name!r}: cannot read {path}: {exc}") from None
         if not isinstance(data, dict):
             raise ConnectionError_(f"connection {name!r}: {path} must hold a JSON object of options")
-        options.update({str(k).lower(): str(v) for k, v in data.items() if not str(k).startswith("_")})
+        options.update(normalized({k: str(v) for k, v in data.items() if not str(k).startswith("_")}))
     prefix = _prefix(name)
     for key, value in environ.items():
         if key.startswith(prefix) and key != prefix + "DEV_CONFIG":
-            options[key[len(prefix):].lower()] = value
+            options.update(normalized({key[len(prefix):]: value}))
     return options

@@ -37,7 +37,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from sources.http import HttpClient, HttpError, RateLimiter, RetryPolicy, redact_mapping
+from sources.http import HttpClient, HttpError, HttpSettings, RateLimiter, redact_mapping
 from sources.interface import (
     ConnectorError,
     LakeflowConnect,
@@ -46,6 +46,7 @@ from sources.interface import (
     SupportsReadLimits,
     UnknownTableError,
 )
+from sources.interface.options import float_option, int_option, option
 from sources.interface.read_limits import NO_LIMITS
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8765"
@@ -130,43 +131,6 @@ class ExampleApiError(ConnectorError):
         self.status = status
 
 
-def _option(options: dict[str, str], name: str) -> str | None:
-    value = options.get(name)
-    if value is None:
-        value = options.get(name.lower())
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
-
-
-def _int_option(options: dict[str, str], name: str, default: int | None, low: int = 1, high: int | None = None) -> int | None:
-    raw = _option(options, name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConnectorError(f"Option {name!r} must be a whole number, got {raw!r}.") from None
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ConnectorError(f"Option {name!r} must be {bounds}, got {value}.")
-    return value
-
-
-def _float_option(options: dict[str, str], name: str, default: float, low: float = 0.0) -> float:
-    raw = _option(options, name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConnectorError(f"Option {name!r} must be a number, got {raw!r}.") from None
-    if not value >= low:
-        raise ConnectorError(f"Option {name!r} must be at least {low}, got {raw!r}.")
-    return value
-
-
 def _instant(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -186,10 +150,11 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
     * ``base_url`` (default ``http://127.0.0.1:8765``, where ``lakeflow sandbox example`` listens).
     * ``page_size`` (default 200, 1–500): records per request.
     * ``max_requests_per_second`` (default 50): client-side rate limit.
-    * ``retry_max_attempts`` (default 8), ``retry_base_delay`` (default 0.5 s),
-      ``retry_max_delay`` (default 30 s): backoff on 429/5xx/connection errors;
-      ``Retry-After`` is honoured.
-    * ``request_timeout`` (default 60 s): read timeout of one request.
+    * the shared client's options (:mod:`sources.http.settings`): ``connect_timeout`` (10 s),
+      ``read_timeout`` (60 s; ``request_timeout`` is its older name here),
+      ``retry_max_attempts`` (8), ``retry_base_delay`` (0.5 s), ``retry_max_delay`` (30 s),
+      ``request_deadline`` (300 s): backoff on 429/5xx/connection errors, ``Retry-After``
+      honoured, and a bound on one request's total time.
 
     Table option: ``partition_size`` (events ids per partition, default 1000).
 
@@ -202,25 +167,22 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
     def __init__(self, options: dict[str, str]) -> None:
         super().__init__(dict(options))
         options = self.options
-        token = _option(options, "access_token")
+        token = option(options, "access_token")
         if token is None:
             raise ConnectorError(
                 "Option 'access_token' is required: the bearer token of the example API "
                 "(for the sandbox: the --token it was started with)."
             )
         self._token = token
-        base_url = _option(options, "base_url") or DEFAULT_BASE_URL
+        base_url = option(options, "base_url") or DEFAULT_BASE_URL
         if not base_url.startswith(("http://", "https://")):
             raise ConnectorError(f"Option 'base_url' must start with http:// or https://, got {base_url!r}.")
         self.base_url = base_url.rstrip("/")
-        self.page_size = _int_option(options, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-        self.max_requests_per_second = _int_option(options, "max_requests_per_second", 50)
-        self.retry_policy = RetryPolicy(
-            max_attempts=_int_option(options, "retry_max_attempts", 8),
-            base_delay=_float_option(options, "retry_base_delay", 0.5),
-            max_delay=_float_option(options, "retry_max_delay", 30.0),
-        )
-        self.request_timeout = _float_option(options, "request_timeout", 60.0, low=0.001)
+        self.page_size = int_option(options, "page_size", DEFAULT_PAGE_SIZE, high=MAX_PAGE_SIZE)
+        self.max_requests_per_second = int_option(options, "max_requests_per_second", 50)
+        # ``request_timeout`` is this connector's older name of the shared ``read_timeout``.
+        read_timeout = float_option(options, "request_timeout", 60.0, low=0.001)
+        self.http = HttpSettings.from_options(options, HttpSettings(read_timeout=read_timeout))
         self._client: HttpClient | None = None
         self._lock = threading.Lock()
         #: Upper bound (``until_cursor``) of the current read cycle, per table.
@@ -246,11 +208,10 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
     def client(self) -> HttpClient:
         """The HTTP client, created on first use (so that the connector pickles cleanly)."""
         if self._client is None:
-            self._client = HttpClient(
+            self._client = HttpClient.from_settings(
                 self.base_url,
+                self.http,
                 headers={"Authorization": f"Bearer {self._token}"},
-                timeout=(10.0, self.request_timeout),
-                retry=self.retry_policy,
                 limiters=[RateLimiter(self.max_requests_per_second, 1.0)],
                 secrets=[self._token],
             )
@@ -343,7 +304,7 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
     # -- keyset reads ----------------------------------------------------------------------
     @staticmethod
     def _no_old_cap(table_options: dict[str, str]) -> None:
-        if _option(table_options, "max_records_per_batch") is not None:
+        if option(table_options, "max_records_per_batch") is not None:
             raise ConnectorError(
                 "Option 'max_records_per_batch' was replaced by the runtime's 'maxRecordsPerBatch' "
                 "(.option('maxRecordsPerBatch', '1000')), which reaches the connector as its read limit.")
@@ -480,7 +441,7 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
     def get_partitions(self, table_name: str, table_options: dict[str, str],
                        start_offset: dict | None = None, end_offset: dict | None = None) -> list[dict]:
         self._require_partitioned(table_name, "get_partitions")
-        size = _int_option(table_options or {}, "partition_size", DEFAULT_PARTITION_SIZE)
+        size = int_option(table_options or {}, "partition_size", DEFAULT_PARTITION_SIZE)
         if start_offset is None and end_offset is None:
             stats = self._stats(table_name)
             if not stats.get("count"):

@@ -4,6 +4,8 @@
 * :class:`RetryPolicy` — exponential backoff with jitter on 429/5xx and connection errors,
   honouring ``Retry-After``;
 * :class:`RateLimiter` — a client-side sliding-window limiter;
+* :class:`HttpSettings` — the timeouts, attempts and deadline every connector accepts as
+  connection options, under the same names;
 * :mod:`sources.http.redact` — keeps secrets out of errors, logs and reprs.
 """
 
@@ -11,10 +13,12 @@ from sources.http.client import HttpClient, HttpError
 from sources.http.rate_limit import RateLimiter
 from sources.http.redact import is_secret_name, redact_mapping, redact_text
 from sources.http.retry import RetryPolicy
+from sources.http.settings import HttpSettings
 
 __all__ = [
     "HttpClient",
     "HttpError",
+    "HttpSettings",
     "RateLimiter",
     "RetryPolicy",
     "is_secret_name",

@@ -13,6 +13,7 @@ import requests
 from sources.http.rate_limit import RateLimiter
 from sources.http.redact import redact_text
 from sources.http.retry import RetryPolicy
+from sources.http.settings import HttpSettings
 
 log = logging.getLogger("lakeflow.http")
 
@@ -54,8 +55,13 @@ class HttpClient:
     ...                     secrets=["t0k3n"], limiters=[RateLimiter(10, 1.0)])
     >>> # client.get_json("/v1/items", params={"page": 1})
 
-    * ``timeout`` is ``(connect, read)`` seconds, applied to every request.
+    * ``timeout`` is ``(connect, read)`` seconds, applied to every attempt.
     * Retries follow ``retry`` (429/5xx and connection errors; ``Retry-After`` honoured).
+    * ``deadline`` bounds one request's total time, retries and waits included: each
+      attempt's timeouts are cut to what is left, and a retry that would end past it is not
+      made (the error names the endpoint, the attempts and the time spent).
+    * :meth:`from_settings` builds one from the shared connection options
+      (:class:`~sources.http.settings.HttpSettings`).
     * Every request first takes a slot from each limiter in ``limiters``; a call may add
       ``extra_limiters`` (say, a stricter per-endpoint budget).
     * ``secrets`` are masked in every error message and log line.
@@ -69,6 +75,7 @@ class HttpClient:
         *,
         timeout: tuple[float, float] = (10.0, 60.0),
         retry: RetryPolicy | None = None,
+        deadline: float | None = None,
         limiters: Iterable[RateLimiter] = (),
         secrets: Iterable[str] = (),
         on_response: Callable[[requests.Response], None] | None = None,
@@ -77,6 +84,7 @@ class HttpClient:
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
+        self.deadline = deadline
         self.limiters = list(limiters)
         self._secrets = [s for s in secrets if s]
         self._on_response = on_response
@@ -85,6 +93,17 @@ class HttpClient:
         self.session.headers.update({"Accept": "application/json", **dict(headers or {})})
         self.request_count = 0
         self.retry_count = 0
+
+    @classmethod
+    def from_settings(cls, base_url: str, settings: HttpSettings, headers: Mapping[str, str] | None = None,
+                      retry: RetryPolicy | None = None, **kwargs: Any) -> "HttpClient":
+        """A client with the timeouts, attempts and deadline of ``settings`` (``retry``, if
+        given, keeps its own status rules but takes the settings' attempts and delays)."""
+        policy = settings.retry_policy() if retry is None else RetryPolicy(
+            max_attempts=settings.max_attempts, base_delay=settings.base_delay, max_delay=settings.max_delay,
+            jitter=retry.jitter, retry_statuses=retry.retry_statuses, max_retry_after=retry.max_retry_after,
+            classify=retry.classify)
+        return cls(base_url, headers, timeout=settings.timeout, retry=policy, deadline=settings.deadline, **kwargs)
 
     def __repr__(self) -> str:
         return f"HttpClient(base_url={self.base_url!r})"
@@ -106,13 +125,20 @@ class HttpClient:
         json: Any = None,
         extra_limiters: Iterable[RateLimiter] = (),
         ok_statuses: Iterable[int] = (),
+        expect: Callable[[requests.Response], str | None] | None = None,
     ) -> requests.Response:
         """Send a request, retrying per the policy. Returns the response when its status is
-        2xx or in ``ok_statuses``; raises :class:`HttpError` otherwise."""
+        2xx or in ``ok_statuses``; raises :class:`HttpError` otherwise.
+
+        ``expect(response)`` (for reads, which are safe to repeat) checks an accepted answer
+        and returns what is wrong with it, or ``None``: an unexpected body (``{}`` where a
+        page was due, an error object with status 200) is retried like a 5xx, then fails
+        naming the endpoint — it is never handed back as if it were data."""
         url = self.url(path)
         endpoint = f"{method.upper()} {path.split('?')[0]}"
         limiters = [*self.limiters, *extra_limiters]
         accepted = set(ok_statuses)
+        started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
@@ -122,31 +148,57 @@ class HttpClient:
                 self.request_count += 1
                 _count_request()
                 response = self.session.request(
-                    method, url, params=params, json=json, timeout=self.timeout
+                    method, url, params=params, json=json, timeout=self._timeout(started)
                 )
             except requests.RequestException as exc:  # connection refused, reset, timeout
-                if attempt >= self.retry.max_attempts:
-                    raise HttpError(
-                        method, path, None,
-                        self.redact(f"{endpoint} failed after {attempt} attempts: {type(exc).__name__}: {exc}"),
-                    ) from None
-                self._backoff(endpoint, attempt, None, f"{type(exc).__name__}")
+                failure = f"{type(exc).__name__}: {exc}"
+                pause = self.retry.delay(attempt)
+                if attempt >= self.retry.max_attempts or self._past_deadline(started, pause):
+                    raise HttpError(method, path, None, self.redact(
+                        f"{endpoint} failed after {attempt} attempt(s) in {time.monotonic() - started:.1f}s"
+                        f"{self._limits_text()}: {failure}")) from None
+                self._wait(endpoint, attempt, pause, type(exc).__name__)
                 continue
             if self._on_response is not None:
                 self._on_response(response)
             status = response.status_code
             if 200 <= status < 300 or status in accepted:
-                return response
+                problem = expect(response) if expect is not None else None
+                if problem is None:
+                    return response
+                pause = self.retry.delay(attempt)
+                if attempt < self.retry.max_attempts and not self._past_deadline(started, pause):
+                    self._wait(endpoint, attempt, pause, f"HTTP {status} with an unexpected body ({problem})")
+                    continue
+                body = self.redact(response.text)[:500]
+                raise HttpError(method, path, status, (
+                    f"{endpoint} answered HTTP {status} with an unexpected body ({problem}) after {attempt} "
+                    f"attempt(s) in {time.monotonic() - started:.1f}s{self._limits_text()}: {body}"), body)
             retryable = self.retry.should_retry(status, response.headers, response.text)
-            if retryable and attempt < self.retry.max_attempts:
-                self._backoff(endpoint, attempt, response.headers.get("Retry-After"), f"HTTP {status}")
+            pause = self.retry.delay(attempt, response.headers.get("Retry-After")) if retryable else 0.0
+            if retryable and attempt < self.retry.max_attempts and not self._past_deadline(started, pause):
+                self._wait(endpoint, attempt, pause, f"HTTP {status}")
                 continue
             body = self.redact(response.text)[:500]  # redact first: a cut could split a secret
-            hint = " (gave up after retries)" if retryable else ""
+            hint = (f" (gave up after {attempt} attempt(s) in {time.monotonic() - started:.1f}s"
+                    f"{self._limits_text()})" if retryable else "")
             raise HttpError(method, path, status, f"{endpoint} returned HTTP {status}{hint}: {body}", body)
 
-    def _backoff(self, endpoint: str, attempt: int, retry_after: str | None, reason: str) -> None:
-        pause = self.retry.delay(attempt, retry_after)
+    def _timeout(self, started: float) -> tuple[float, float]:
+        if self.deadline is None:
+            return self.timeout
+        left = max(self.deadline - (time.monotonic() - started), 0.001)
+        return (min(self.timeout[0], left), min(self.timeout[1], left))
+
+    def _past_deadline(self, started: float, pause: float) -> bool:
+        return self.deadline is not None and time.monotonic() - started + pause >= self.deadline
+
+    def _limits_text(self) -> str:
+        deadline = f", request_deadline {self.deadline:g}s" if self.deadline is not None else ""
+        return (f"; limits: retry_max_attempts {self.retry.max_attempts}, read_timeout {self.timeout[1]:g}s"
+                f"{deadline}")
+
+    def _wait(self, endpoint: str, attempt: int, pause: float, reason: str) -> None:
         self.retry_count += 1
         log.info("%s: %s, retry %d in %.2fs", endpoint, reason, attempt, pause)
         self._sleep(pause)

@@ -21,15 +21,18 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 import requests
 
-from sources.http import HttpClient, HttpError, RateLimiter, RetryPolicy
+from sources.http import HttpClient, HttpError, HttpSettings, RateLimiter, RetryPolicy
 from sources.interface import ConnectorError
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
+#: The shared client options' defaults for HubSpot (backoff capped at 20 s; a server-sent
+#: Retry-After at 30 s).
+HTTP_DEFAULTS = HttpSettings(max_delay=20.0)
 
 _HINTS = {
     400: "HubSpot rejected the request as invalid",
@@ -61,6 +64,21 @@ def _json_or_none(response: requests.Response) -> Any:
         return None
 
 
+def page_problem(response: requests.Response) -> str | None:
+    """What is wrong with an answer that should be a page of ``results``, or ``None``.
+
+    An answer without a ``results`` list is never read as "no more data", which would
+    silently shorten a table (or, in a stream, move the offset past records never
+    delivered): the client retries it like a 5xx, then fails naming the endpoint."""
+    body = _json_or_none(response) if response.content else None
+    if isinstance(body, dict) and isinstance(body.get("results"), list) and (
+            body.get("paging") is None or isinstance(body.get("paging"), dict)):
+        return None
+    if not response.content:
+        return "an empty body, no 'results' list"
+    return "no 'results' list" if isinstance(body, dict) else "not a JSON object with a 'results' list"
+
+
 def missing_scopes(body: Any) -> list[str]:
     """Scope names a 403 body says are required (newest field names first)."""
     found: list[str] = []
@@ -83,15 +101,17 @@ def missing_scopes(body: Any) -> list[str]:
 class HubSpotApi:
     """HTTP access to one HubSpot portal with one private-app token."""
 
-    def __init__(self, base_url: str, token: str, retry: RetryPolicy | None = None,
-                 timeout: tuple[float, float] = (10.0, 60.0)):
+    def __init__(self, base_url: str, token: str, settings: HttpSettings | None = None,
+                 credential: str = "private app token"):
         self.base_url = base_url.rstrip("/")
         self._token = token
-        self.client = HttpClient(
+        #: "Service Key" or "private app token": named in 401/403 errors and their fixes.
+        self.credential = credential
+        self.client = HttpClient.from_settings(
             self.base_url,
+            settings or HTTP_DEFAULTS,
             headers={"Authorization": f"Bearer {token}"},
-            timeout=timeout,
-            retry=retry or RetryPolicy(max_attempts=8, base_delay=0.5, max_delay=20.0, max_retry_after=30.0),
+            retry=RetryPolicy(max_retry_after=30.0),
             secrets=[token],
             on_response=self._inspect,
         )
@@ -125,19 +145,21 @@ class HubSpotApi:
         endpoint = _endpoint_of(response)
         body = _json_or_none(response)
         if status == 401:
+            option = "service_key" if self.credential == "Service Key" else "access_token"
             raise HubSpotApiError(
-                f"HubSpot rejected the access_token (401) on {endpoint}: check the private app token "
+                f"HubSpot rejected the {option} (401) on {endpoint}: check the {self.credential} "
                 "(it may be mistyped, revoked or rotated).", endpoint, 401)
         if status == 403:
             scopes = missing_scopes(body)
             message = body.get("message") if isinstance(body, dict) else None
+            owner = "Service Key" if self.credential == "Service Key" else "private app"
             if scopes:
-                detail = f"the private app lacks the scope(s) {', '.join(scopes)}"
+                detail = f"the {owner} lacks the scope(s) {', '.join(scopes)}"
             else:
                 detail = f"access denied ({self.client.redact(str(message or response.text[:200]))})"
-            raise HubSpotApiError(
-                f"HubSpot refused {endpoint} (403 MISSING_SCOPES): {detail}. Add the scope(s) to the "
-                "private app, then use its token.", endpoint, 403)
+            fix = ("Add the scope(s) to the Service Key (its page → Edit), then read again." if owner == "Service Key"
+                   else "Add the scope(s) to the private app, then use its token.")
+            raise HubSpotApiError(f"HubSpot refused {endpoint} (403 MISSING_SCOPES): {detail}. {fix}", endpoint, 403)
         if isinstance(body, dict) and str(body.get("policyName", "")).upper() == "DAILY":
             raise HubSpotApiError(
                 f"HubSpot's daily API limit is exhausted ({endpoint} answered 429 with policy DAILY); "
@@ -145,11 +167,13 @@ class HubSpotApi:
 
     # -- requests --------------------------------------------------------------------------
     def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
-                limiters: Sequence[RateLimiter] = ()) -> Any:
+                limiters: Sequence[RateLimiter] = (),
+                expect: Callable[[requests.Response], str | None] | None = None) -> Any:
         """Send one request (retried per the policy); return decoded JSON or ``None``."""
         endpoint = f"{method} {path}"
         try:
-            response = self.client.request(method, path, params=params, json=body, extra_limiters=limiters)
+            response = self.client.request(method, path, params=params, json=body, extra_limiters=limiters,
+                                           expect=expect)
         except HttpError as exc:
             raise self._wrap(exc, endpoint) from None
         except requests.RequestException as exc:  # pragma: no cover - the client wraps these
@@ -167,6 +191,10 @@ class HubSpotApi:
         if exc.status is None:
             return HubSpotApiError(
                 f"Could not reach HubSpot at base_url {self.base_url!r} ({endpoint}): {exc}", endpoint, None)
+        if 200 <= exc.status < 300:
+            return HubSpotApiError(
+                f"HubSpot {exc}. Refusing to treat it as the end of the data; if it persists, HubSpot's API "
+                "changed.", endpoint, exc.status)
         message = exc.body
         try:
             parsed = json.loads(exc.body)
@@ -180,26 +208,11 @@ class HubSpotApi:
 
     def get_page(self, path: str, params: dict | None = None, limiters: Iterable[RateLimiter] = ()) -> dict:
         """A GET whose answer must be a page (``{"results": [...], "paging": {...}?}``)."""
-        return self._page("GET", path, self.get(path, params, limiters))
+        return self.request("GET", path, params=params, limiters=list(limiters), expect=page_problem)
 
     def post_page(self, path: str, body: Any, limiters: Iterable[RateLimiter] = ()) -> dict:
-        """A POST (search, batch read) whose answer must be a page of ``results``."""
-        return self._page("POST", path, self.post(path, body, limiters))
-
-    @staticmethod
-    def _page(method: str, path: str, body: Any) -> dict:
-        """An answer without a ``results`` list is an error naming the endpoint — never read
-        as "no more data", which would silently shorten a table (or, in a stream, move the
-        offset past records never delivered)."""
-        ok = isinstance(body, dict) and isinstance(body.get("results"), list) and (
-            body.get("paging") is None or isinstance(body.get("paging"), dict))
-        if not ok:
-            shape = "an empty body" if body in (None, "") else f"{json.dumps(body)[:120]}"
-            raise HubSpotApiError(
-                f"HubSpot {method} {path} answered without a 'results' list ({shape}); refusing to treat it "
-                "as the end of the data. Retry the read; if it persists, HubSpot's API changed.",
-                f"{method} {path}", 200)
-        return body
+        """A POST (search, batch read: reads, safe to repeat) whose answer must be a page."""
+        return self.request("POST", path, body=body, limiters=list(limiters), expect=page_problem)
 
     def get(self, path: str, params: dict | None = None, limiters: Iterable[RateLimiter] = ()) -> Any:
         return self.request("GET", path, params=params, limiters=list(limiters))

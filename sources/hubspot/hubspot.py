@@ -7,8 +7,12 @@ case, or its ``objectTypeId`` if that name collides with a standard table).
 
 Connection options (strings):
 
-* ``access_token`` (required): a private-app access token (sent as ``Authorization: Bearer``;
-  never shown in errors, logs or ``repr``).
+* ``service_key``: a HubSpot Service Key, the documented way to connect; or
+  ``access_token``: a legacy private app's access token. Exactly one is required. Either is
+  sent as ``Authorization: Bearer`` and never shown in errors, logs or ``repr``.
+* the shared client's options (:mod:`sources.http.settings`): ``connect_timeout``,
+  ``read_timeout``, ``retry_max_attempts``, ``retry_base_delay``, ``retry_max_delay`` (20 s
+  here) and ``request_deadline`` (300 s: the most one request may take, retries included).
 * ``base_url`` (default ``https://api.hubapi.com``).
 
 Table options (strings; a bad value raises an error naming the option):
@@ -89,9 +93,9 @@ from urllib.parse import urlencode
 
 from pyspark.sql.types import StructType
 
-from sources.http import RateLimiter, redact_mapping
+from sources.http import HttpSettings, RateLimiter, redact_mapping
 from sources.hubspot import incremental
-from sources.hubspot.api import DEFAULT_BASE_URL, HubSpotApi, HubSpotApiError
+from sources.hubspot.api import DEFAULT_BASE_URL, HTTP_DEFAULTS, HubSpotApi, HubSpotApiError
 from sources.hubspot.incremental import ID_PROPERTY, Position, id_of, to_ms
 from sources.hubspot.schema import (
     OWNERS,
@@ -109,6 +113,7 @@ from sources.interface import (
     SupportsReadLimits,
     UnknownTableError,
 )
+from sources.interface.options import float_option, int_option, option, raw_option
 from sources.interface.read_limits import NO_LIMITS
 
 log = logging.getLogger("lakeflow.hubspot")
@@ -128,42 +133,16 @@ _OWNERS_METADATA = {"primary_keys": ["id"], "cursor_field": "updatedAt", "ingest
 # ----------------------------------------------------------------------------------------
 # options
 # ----------------------------------------------------------------------------------------
-def _raw(options: dict, name: str) -> str | None:
-    value = options.get(name)
-    if value is None:
-        value = options.get(name.lower())
-    return None if value is None else str(value)
-
-
 def _int(options: dict, name: str, default: int | None, low: int = 1, high: int | None = None) -> int | None:
-    raw = _raw(options, name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ConnectorError(f"HubSpot option {name!r} must be a whole number, got {raw!r}.") from None
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ConnectorError(f"HubSpot option {name!r} must be {bounds}, got {value}.")
-    return value
+    return int_option(options, name, default, low=low, high=high, owner="HubSpot")
 
 
 def _float(options: dict, name: str, default: float, low: float = 0.0) -> float:
-    raw = _raw(options, name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise ConnectorError(f"HubSpot option {name!r} must be a number, got {raw!r}.") from None
-    if not (value >= low) or math.isinf(value):
-        raise ConnectorError(f"HubSpot option {name!r} must be a finite number ≥ {low}, got {raw!r}.")
-    return value
+    return float_option(options, name, default, low=low, owner="HubSpot")
 
 
 def _names(options: dict, name: str) -> list[str] | None:
-    raw = _raw(options, name)
+    raw = raw_option(options, name)
     if raw is None:
         return None
     names = [n.strip() for n in raw.split(",") if n.strip()]
@@ -174,7 +153,7 @@ def _names(options: dict, name: str) -> list[str] | None:
 
 
 def _start_ms(options: dict) -> int | None:
-    raw = _raw(options, "start_date")
+    raw = raw_option(options, "start_date")
     if raw is None or raw.strip() == "":
         return None
     text = raw.strip()
@@ -208,7 +187,7 @@ class TableOptions:
 
     @classmethod
     def parse(cls, options: dict) -> "TableOptions":
-        if _raw(options, "max_records_per_call") is not None:
+        if raw_option(options, "max_records_per_call") is not None:
             raise ConnectorError(
                 "HubSpot option 'max_records_per_call' was replaced by the runtime's 'maxRecordsPerBatch' "
                 "(.option('maxRecordsPerBatch', '5000')), which reaches the connector as its read limit.")
@@ -260,16 +239,22 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLim
 
     def __init__(self, options: dict[str, str]) -> None:
         super().__init__(dict(options))
-        token = _raw(self.options, "access_token")
-        if token is None or not token.strip():
+        key, token = option(self.options, "service_key"), option(self.options, "access_token")
+        if key and token:
+            raise ConnectorError("HubSpot options 'service_key' and 'access_token' were both given; pass one "
+                                 "credential: the Service Key, or a legacy private app's access token.")
+        if not (key or token):
             raise ConnectorError(
-                "HubSpot option 'access_token' is required: the access token of a HubSpot private app "
-                "(Settings → Integrations → Private apps, or Development → Legacy apps → Auth tab).")
-        self._token = token.strip()
-        base_url = (_raw(self.options, "base_url") or DEFAULT_BASE_URL).strip()
+                "HubSpot option 'service_key' is required: a HubSpot Service Key (Development → Keys → Service "
+                "keys, or Settings → Integrations → Service Keys). A legacy private app's token works too, as "
+                "'access_token'.")
+        self._token = key or token
+        self.credential = "Service Key" if key else "private app token"
+        base_url = (raw_option(self.options, "base_url") or DEFAULT_BASE_URL).strip()
         if not base_url.startswith(("http://", "https://")):
             raise ConnectorError(f"HubSpot option 'base_url' must start with http:// or https://, got {base_url!r}.")
         self.base_url = base_url.rstrip("/")
+        self.http = HttpSettings.from_options(self.options, HTTP_DEFAULTS, owner="HubSpot")
         self._api: HubSpotApi | None = None
         self._lock = threading.Lock()
         self._cycles: dict[str, _Cycle] = {}
@@ -294,7 +279,7 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLim
     @property
     def api(self) -> HubSpotApi:
         if self._api is None:
-            self._api = HubSpotApi(self.base_url, self._token)
+            self._api = HubSpotApi(self.base_url, self._token, self.http, credential=self.credential)
         return self._api
 
     def _opts(self, table_options: dict | None) -> TableOptions:

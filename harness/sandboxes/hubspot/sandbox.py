@@ -321,6 +321,14 @@ class HubSpotSandbox(SandboxServer):
         with self.lock:
             self._tokens[token] = None if scopes is None else set(scopes)
 
+    def add_service_key(self, scopes: Iterable[str] | None = None) -> str:
+        """A new Service Key (``pat-na2-<uuid>``, the shape third-party notes report) that
+        authenticates as ``Authorization: Bearer`` like a private-app token; ``scopes=None``
+        grants everything."""
+        key = f"pat-na2-{uuid.uuid4()}"
+        self.add_token(key, scopes)
+        return key
+
     def remove_token(self, token: str) -> None:
         with self.lock:
             self._tokens.pop(token, None)

@@ -35,7 +35,7 @@ class TestHubSpotConnector(LakeflowConnectWriteBackTests, LakeflowConnectTests):
     sandbox_class = HubSpotSandbox
     sandbox_kwargs = {"seed": 30, "search_index_delay": 0.3, "rate_limits": True, "ten_second_limit": 1000,
                       "search_per_second": 50}
-    live_required_options = ("access_token",)
+    live_required_options = ("service_key|access_token",)
     live_optional_options = ("base_url",)
     table_options = {t: dict(SANDBOX_TABLE_OPTIONS) for t in ALL_STANDARD}
     allow_unpopulated = {t: ["archivedAt"] for t in ALL_STANDARD}

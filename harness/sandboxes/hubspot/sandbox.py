@@ -234,12 +234,18 @@ class HubSpotSandbox(SandboxServer):
 
     # -- the truth -------------------------------------------------------------------------
     def truth_tables(self) -> list[str]:
-        return self.object_types()
+        return [*self.object_types(), "owners"]
 
     def truth(self, table: str) -> TableTruth:
         """Live records as ``GET /crm/v3/objects/{type}?properties=<all>`` returns them (every
         property, ``""`` kept as stored), keyed by ``id`` with ``updatedAt`` as the cursor;
-        archived records as the deleted keys (with ``archivedAt``)."""
+        archived records as the deleted keys (with ``archivedAt``). ``owners``: the active
+        owners as ``GET /crm/v3/owners`` returns them; no deleted keys (owners have no delete
+        flow)."""
+        if table == "owners":
+            with self.lock:
+                active = [copy.deepcopy(o) for o in self._owners if not o["archived"]]
+            return TableTruth.of("owners", ["id"], "updatedAt", active)
         with self.lock:
             obj = self._resolve(table)
             store = self._store(table)
@@ -255,6 +261,8 @@ class HubSpotSandbox(SandboxServer):
             return TableTruth.of(table, ["id"], "updatedAt", live, gone)
 
     def scenario(self, table: str, change: str, n: int) -> list:
+        if table == "owners":
+            return self._owner_scenario(change, n)
         if table not in self.object_types():
             return super().scenario(table, change, n)
         if change == "create":
@@ -1475,6 +1483,31 @@ class HubSpotSandbox(SandboxServer):
             }
             self._owners.append(owner)
             return copy.deepcopy(owner)
+
+    def touch_owners(self, ids: Iterable[str], timestamp_ms: int | None = None, **fields: Any) -> None:
+        """Change owners (``fields`` such as ``lastName``) and set their ``updatedAt``."""
+        wanted = {str(i) for i in ids}
+        with self.lock:
+            when = format_ms(timestamp_ms if timestamp_ms is not None else self.now_ms())
+            for owner in self._owners:
+                if owner["id"] in wanted:
+                    owner.update(fields)
+                    owner["updatedAt"] = when
+
+    def _owner_scenario(self, change: str, n: int) -> list:
+        """Owners change like users do: added, renamed, or many at once (a team import).
+        Deactivation has no dated tombstone, so there is no ``delete`` scenario."""
+        start = len(self._owners)
+        if change in ("create", "burst"):
+            created = [self.add_owner(f"owner{start + i}@example.com", f"First{start + i}", f"Last{start + i}")["id"]
+                       for i in range(n)]
+            self.touch_owners(created, timestamp_ms=self.now_ms() + (1000 if change == "burst" else 0))
+            return created
+        if change == "update":
+            ids = [o["id"] for o in self._owners if not o["archived"]][:n]
+            self.touch_owners(ids, lastName="Renamed")
+            return ids
+        return super().scenario("owners", change, n)
 
     @route("GET", r"/crm/v3/owners")
     def list_owners(self, request: Request) -> Response:

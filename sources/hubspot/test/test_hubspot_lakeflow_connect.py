@@ -40,7 +40,7 @@ class TestHubSpotConnector(LakeflowConnectWriteBackTests, LakeflowConnectTests):
     table_options = {t: dict(SANDBOX_TABLE_OPTIONS) for t in ALL_STANDARD}
     allow_unpopulated = {t: ["archivedAt"] for t in ALL_STANDARD}
     write_visibility_deadline = 30.0
-    truth_incremental_tables = ["contacts", "deals"]
+    truth_incremental_tables = ["contacts", "deals", "owners"]
 
     @classmethod
     def setup_class(cls) -> None:

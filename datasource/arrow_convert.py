@@ -7,15 +7,38 @@ falling back to an exact per-value path only for columns whose values need it (z
 timestamps, epoch milliseconds, ``"12.0"`` for a long…). The per-value path is also the one
 that pinpoints a bad value for the error message.
 
+The per-value path defines the rules. A vectorized cast is kept only when cheap checks (a
+regex or a character / length check on the strings, a finiteness or range check on the
+result) show that it accepts only what the per-value path accepts, with the same result;
+otherwise the whole column is converted value by value. So a value converts the same way —
+or fails the same way, with the same message — whatever else is in its batch.
+
 Rules (the same in both paths):
 
 * numbers may arrive as strings; they convert to long / double / decimal without
   truncation — ``"1.5"`` is not a long, ``"0.125"`` does not fit ``decimal(10,2)``;
+* number strings use plain ASCII decimal notation, surrounding whitespace ignored:
+  integers ``[+-]digits`` (or an integral ``"12.0"``); doubles and decimals also
+  ``"1.5"``, ``".5"``, ``"1.5e3"``. Underscores (``"1_000"``), hex (``"0x1F"``), other
+  scripts' digits, ``"NaN"`` and ``"Infinity"`` are rejected;
+* doubles (and floats) must be finite: NaN and ±Infinity are rejected whether they come as
+  strings or as Python floats (``json``'s non-standard ``NaN``/``Infinity`` tokens), and so
+  is a value that would overflow to infinity (``"1e400"``). Tiny values round to the
+  nearest double, as any double does (``"1e-400"`` is 0.0);
+* decimals are exact at any precision up to the column's: a value with more decimal places
+  than the scale, or more integral digits than ``precision - scale``, is an error;
 * booleans accept ``true``/``false`` and the strings ``"true"``/``"false"`` (any case),
   nothing else;
-* timestamps accept ISO-8601 with or without zone (no zone means UTC) and epoch
-  milliseconds (number or digit string); they are stored as UTC;
-* dates accept ``YYYY-MM-DD``, an ISO datetime (its UTC date) or epoch milliseconds;
+* timestamps accept ISO-8601 with or without zone (no zone means UTC; the date must be a
+  real calendar day) and epoch milliseconds (number or digit string); they are stored as UTC;
+* dates accept ``YYYY-MM-DD`` (a real calendar day: ``"2024-02-30"`` is an error), an ISO
+  datetime (its UTC date) or epoch milliseconds;
+* epoch milliseconds must be at least 100_000_000_000 in absolute value (1973-03-03T09:46:40Z
+  onwards, or before 1966-10-31T14:13:20Z): a smaller integer is rejected as ambiguous, since
+  it is more likely epoch *seconds* (``1704067200``) or a ``yyyymmdd`` date (``20240105``)
+  than a moment around 1970;
+* dates and timestamps must lie in 0001-01-01 .. 9999-12-31 (UTC), the range Spark and
+  Python share;
 * a missing key, ``None``, or ``""`` for a non-string column is null;
 * structs, arrays and maps nest to any depth; an absent struct is null, not ``{}``;
 * a value that does not fit its column raises :class:`ConversionError`, naming the table,
@@ -26,9 +49,11 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
-from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+import struct
+from datetime import date, datetime, timedelta, timezone
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
@@ -58,10 +83,30 @@ __all__ = ["ArrowConverter", "ConversionError"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _EPOCH_DATE = date(1970, 1, 1)
-_INT_RE = re.compile(r"^[+-]?\d+$")
-_INTEGRAL_FLOAT_RE = re.compile(r"^[+-]?\d+\.0*$")
-_DECIMAL_RE = re.compile(r"^[+-]?\d*\.\d+$")
+# ASCII digits only: Python's \d, int(), float() and Decimal() also take other scripts' digits.
+_INT_PATTERN = r"^[+-]?[0-9]+$"
+_INT_RE = re.compile(_INT_PATTERN)
+_INTEGRAL_FLOAT_RE = re.compile(r"^[+-]?[0-9]+\.0*$")
+_DECIMAL_RE = re.compile(r"^[+-]?[0-9]*\.[0-9]+$")
+_NUMBER_RE = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_ISO_FRACTION_RE = re.compile(r"^(.*T[0-9]{2}:[0-9]{2}:[0-9]{2})\.([0-9]+)(.*)$")
 _VALUE_PREVIEW = 80
+
+# Epoch milliseconds below this (in absolute value) are ambiguous: epoch seconds, yyyymmdd...
+_MIN_EPOCH_MILLIS = 100_000_000_000
+# The range Spark and Python share: 0001-01-01T00:00:00 .. 9999-12-31T23:59:59.999999 UTC.
+_MIN_MICROS = -62_135_596_800_000_000
+_MAX_MICROS = 253_402_300_799_999_999
+_MIN_MILLIS = _MIN_MICROS // 1000
+_MAX_MILLIS = _MAX_MICROS // 1000
+_MIN_DAYS = (date.min - _EPOCH_DATE).days
+_MAX_DAYS = (date.max - _EPOCH_DATE).days
+_OUT_OF_RANGE = "is outside the supported range 0001-01-01 .. 9999-12-31 (UTC)"
+_AMBIGUOUS_EPOCH = (
+    "is ambiguous: expected epoch milliseconds (absolute value >= 100000000000, i.e. from "
+    "1973-03-03); it looks like epoch seconds or a yyyymmdd date"
+)
 
 
 class ConversionError(ValueError):
@@ -109,10 +154,14 @@ def _to_int(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConversionError("is not a finite number", value)
         if value.is_integer():
             return int(value)
         raise ConversionError("has a fraction; an integer column would truncate it", value)
     if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ConversionError("is not a finite number", value)
         if value == value.to_integral_value():
             return int(value)
         raise ConversionError("has a fraction; an integer column would truncate it", value)
@@ -124,7 +173,7 @@ def _to_int(value: Any) -> int | None:
             return int(text.split(".")[0])
         if _DECIMAL_RE.match(text):
             raise ConversionError("has a fraction; an integer column would truncate it", value)
-        raise ConversionError("is not an integer", value)
+        raise ConversionError("is not an integer (plain decimal digits)", value)
     raise ConversionError(f"is a {type(value).__name__}, not an integer", value)
 
 
@@ -140,48 +189,75 @@ def _bounded_int(bits: int, type_name: str) -> Callable[[Any], int | None]:
     return convert
 
 
-def _to_float(value: Any) -> float | None:
-    if _blank(value):
-        return None
-    if isinstance(value, bool):
-        raise ConversionError("is a boolean, not a number", value)
-    if isinstance(value, (int, float, Decimal)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            raise ConversionError("is not a number", value) from None
-    raise ConversionError(f"is a {type(value).__name__}, not a number", value)
+def _float_converter(single: bool) -> Callable[[Any], float | None]:
+    """Finite doubles (``single``: finite 32-bit floats) from numbers or number strings."""
+    kind = "float" if single else "double"
+
+    def convert(value: Any) -> float | None:
+        if _blank(value):
+            return None
+        if isinstance(value, bool):
+            raise ConversionError("is a boolean, not a number", value)
+        if isinstance(value, float) and not math.isfinite(value) or isinstance(value, Decimal) and not value.is_finite():
+            raise ConversionError("is not a finite number (NaN and Infinity are not accepted)", value)
+        if isinstance(value, (int, float, Decimal)):
+            try:
+                number = float(value)
+            except OverflowError:
+                number = math.inf
+        elif isinstance(value, str):
+            text = value.strip()
+            if not _NUMBER_RE.match(text):
+                raise ConversionError("is not a number (plain decimal or scientific notation)", value)
+            number = float(text)
+        else:
+            raise ConversionError(f"is a {type(value).__name__}, not a number", value)
+        if not math.isfinite(number):
+            raise ConversionError(f"is too large for a {kind} (it would become infinity)", value)
+        if single:
+            try:
+                struct.pack("<f", number)
+            except OverflowError:
+                raise ConversionError("is too large for a float (it would become infinity)", value) from None
+        return number
+
+    return convert
 
 
 def _decimal_converter(precision: int, scale: int) -> Callable[[Any], Decimal | None]:
     quantum = Decimal(1).scaleb(-scale)
     max_integral_digits = precision - scale
+    # A local context wide enough for any value that fits (the default one has 28 digits):
+    # quantize() must never round or fail on a valid decimal(38, s).
+    context = Context(prec=precision + 2)
+    kind = f"decimal({precision},{scale})"
 
     def convert(value: Any) -> Decimal | None:
         if _blank(value):
             return None
         if isinstance(value, bool):
             raise ConversionError("is a boolean, not a decimal", value)
-        try:
-            if isinstance(value, float):
-                number = Decimal(repr(value))
-            elif isinstance(value, (int, Decimal)):
-                number = Decimal(value)
-            elif isinstance(value, str):
-                number = Decimal(value.strip())
-            else:
-                raise ConversionError(f"is a {type(value).__name__}, not a decimal", value)
-        except InvalidOperation:
-            raise ConversionError("is not a decimal number", value) from None
+        if isinstance(value, float):
+            number = Decimal(repr(value))
+        elif isinstance(value, (int, Decimal)):
+            number = Decimal(value)
+        elif isinstance(value, str):
+            text = value.strip()
+            if not _NUMBER_RE.match(text):
+                raise ConversionError("is not a decimal number (plain decimal or scientific notation)", value)
+            number = Decimal(text)
+        else:
+            raise ConversionError(f"is a {type(value).__name__}, not a decimal", value)
         if not number.is_finite():
             raise ConversionError("is not a finite decimal", value)
-        scaled = number.quantize(quantum)
+        if number and number.adjusted() >= max_integral_digits:
+            raise ConversionError(f"is too large for {kind}", value)
+        try:
+            scaled = number.quantize(quantum, context=context)
+        except InvalidOperation:  # not expected after the checks above; never a bare error
+            raise ConversionError(f"does not fit {kind}", value) from None
         if scaled != number:
-            raise ConversionError(f"has more than {scale} decimal places (decimal({precision},{scale}))", value)
-        if len(scaled.as_tuple().digits) - scale > max_integral_digits and scaled != 0:
-            raise ConversionError(f"is too large for decimal({precision},{scale})", value)
+            raise ConversionError(f"has more than {scale} decimal places ({kind})", value)
         return scaled
 
     return convert
@@ -207,26 +283,56 @@ def _parse_iso(text: str) -> datetime:
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     # Python < 3.11 rejects fractions that are not 3 or 6 digits: pad or cut to 6.
-    match = re.match(r"^(.*T\d{2}:\d{2}:\d{2})\.(\d+)(.*)$", text)
+    match = _ISO_FRACTION_RE.match(text)
     if match:
         text = f"{match.group(1)}.{match.group(2)[:6].ljust(6, '0')}{match.group(3)}"
     return datetime.fromisoformat(text)
 
 
+def _parse_iso_value(value: str, reason: str) -> datetime:
+    try:
+        return _parse_iso(value)
+    except ValueError as exc:
+        detail = str(exc)
+        # Name calendar and range errors ("day is out of range for month", "year 0 is out
+        # of range"); a malformed string needs no more than the reason.
+        if "isoformat" not in detail:
+            reason = f"{reason} ({detail})"
+        raise ConversionError(reason, value) from None
+
+
 def _epoch_millis(value: Any) -> int | None:
-    """Epoch milliseconds when ``value`` is a number or a digit string, else None."""
+    """Epoch milliseconds when ``value`` is a whole number or a digit string, else None.
+    Raises when it is one but ambiguous (|value| < 1e11) or out of range."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and _INT_RE.match(value.strip()):
-        return int(value.strip())
-    return None
+        millis = value
+    elif isinstance(value, float) and value.is_integer():
+        millis = int(value)
+    elif isinstance(value, str) and _INT_RE.match(value.strip()):
+        millis = int(value.strip())
+    else:
+        return None
+    if abs(millis) < _MIN_EPOCH_MILLIS:
+        raise ConversionError(_AMBIGUOUS_EPOCH, value)
+    if not _MIN_MILLIS <= millis <= _MAX_MILLIS:
+        raise ConversionError(_OUT_OF_RANGE, value)
+    return millis
 
 
-def _to_timestamp_micros(value: Any, keep_zone: bool = True) -> int | None:
+def _datetime_micros(moment: datetime, value: Any) -> int:
+    """Microseconds since the epoch (UTC; no zone means UTC), within the supported range."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - _EPOCH  # a timedelta: no overflow even when the UTC moment is year 0 or 10000
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if not _MIN_MICROS <= micros <= _MAX_MICROS:
+        raise ConversionError(_OUT_OF_RANGE, value)
+    return micros
+
+
+def _to_timestamp_micros(value: Any) -> int | None:
     """Microseconds since the epoch (UTC) for a timestamp column."""
     if _blank(value):
         return None
@@ -236,45 +342,40 @@ def _to_timestamp_micros(value: Any, keep_zone: bool = True) -> int | None:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
-        try:
-            moment = _parse_iso(value)
-        except ValueError:
-            raise ConversionError("is not an ISO-8601 timestamp or epoch milliseconds", value) from None
+        moment = _parse_iso_value(value, "is not an ISO-8601 timestamp or epoch milliseconds")
     else:
         raise ConversionError(f"is a {type(value).__name__}, not a timestamp", value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    elif not keep_zone:
-        moment = moment.astimezone(timezone.utc)
-    delta = moment - _EPOCH if moment.tzinfo else moment.replace(tzinfo=timezone.utc) - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return _datetime_micros(moment, value)
 
 
 def _to_ntz_micros(value: Any) -> int | None:
     """Wall-clock microseconds for a TIMESTAMP_NTZ column (a zone, if given, is dropped
-    after converting to UTC)."""
-    return _to_timestamp_micros(value, keep_zone=False)
+    after converting to UTC — the same number as for a TIMESTAMP column)."""
+    return _to_timestamp_micros(value)
 
 
 def _to_date(value: Any) -> date | None:
     if _blank(value):
         return None
     if isinstance(value, datetime):
-        return (value if value.tzinfo is None else value.astimezone(timezone.utc)).date()
+        return _EPOCH_DATE + timedelta(days=_datetime_micros(value, value) // 86_400_000_000)
     if isinstance(value, date):
         return value
     millis = _epoch_millis(value)
     if millis is not None:
-        return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).date()
+        return _EPOCH_DATE + timedelta(days=millis // 86_400_000)
     if isinstance(value, str):
         text = value.strip()
-        try:
-            if len(text) == 10:
-                return date.fromisoformat(text)
-            moment = _parse_iso(text)
-        except ValueError:
-            raise ConversionError("is not a date (YYYY-MM-DD), ISO datetime or epoch milliseconds", value) from None
-        return (moment if moment.tzinfo is None else moment.astimezone(timezone.utc)).date()
+        if _DATE_RE.match(text):
+            year, month, day = int(text[:4]), int(text[5:7]), int(text[8:10])
+            if year == 0:
+                raise ConversionError(_OUT_OF_RANGE, value)
+            try:
+                return date(year, month, day)
+            except ValueError as exc:
+                raise ConversionError(f"is not a valid calendar date ({exc})", value) from None
+        moment = _parse_iso_value(value, "is not a date (YYYY-MM-DD), ISO datetime or epoch milliseconds")
+        return _EPOCH_DATE + timedelta(days=_datetime_micros(moment, value) // 86_400_000_000)
     raise ConversionError(f"is a {type(value).__name__}, not a date", value)
 
 
@@ -349,16 +450,25 @@ def _nulls_for_blank(values: list) -> list:
     return [None if (v is None or v == "" or v is _ABSENT_PARENT) else v for v in values]
 
 
-def _native_first(arrow_type: pa.DataType, exact: ColumnFn, accepts: Callable[[list], bool]) -> ColumnFn:
+def _native_first(
+    arrow_type: pa.DataType,
+    exact: ColumnFn,
+    accepts: Callable[[list], bool],
+    check: Callable[[pa.Array], Any] | None = None,
+) -> ColumnFn:
     """Values that are already native numbers of the column's kind go to Arrow directly;
     anything else takes the exact per-value path. (``accepts`` must exclude values Arrow
-    would coerce lossily, e.g. floats for an integer column.)"""
+    would coerce lossily, e.g. floats for an integer column; ``check`` may reject the
+    Arrow result, e.g. a NaN in a double column, sending the column to the exact path.)"""
 
     def convert(values: list) -> pa.Array:
         cleaned = _nulls_for_blank(values)
         if accepts(cleaned):
             try:
-                return pa.array(cleaned, type=arrow_type)
+                arr = pa.array(cleaned, type=arrow_type)
+                if check is not None:
+                    check(arr)
+                return arr
             except _ARROW_ERRORS:
                 pass
         return exact(cleaned)
@@ -380,6 +490,28 @@ def _all_plain_number(values: list) -> bool:
 
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
 _TRUE_FALSE = pa.array(["true", "false"])
+
+
+def _all_true(mask: pa.Array) -> bool:
+    """Every non-null entry is true (an empty or all-null mask counts as true)."""
+    return pc.all(mask, min_count=0).as_py() is not False
+
+
+def _require(ok: bool, what: str) -> None:
+    """Send a vectorized conversion to the exact per-value path (which names the value)."""
+    if not ok:
+        raise pa.ArrowInvalid(what)
+
+
+def _require_finite(arr: pa.Array) -> None:
+    _require(_all_true(pc.is_finite(arr)), "NaN, infinity or overflow")
+
+
+def _require_between(arr: pa.Array, low: int, high: int) -> None:
+    """``arr`` (integers, or timestamps/dates as their integer storage) within [low, high]."""
+    bounds = pc.min_max(arr)
+    smallest, largest = bounds["min"].as_py(), bounds["max"].as_py()
+    _require(smallest is None or (low <= smallest and largest <= high), "out of range")
 
 
 def _blank_to_null(arr: pa.Array) -> pa.Array:
@@ -406,13 +538,83 @@ def _from_strings(column: ColumnFn, vectorized: Callable[[pa.Array], pa.Array]) 
 def _bools_from_strings(arr: pa.Array) -> pa.Array:
     lowered = pc.utf8_lower(arr)
     valid = pc.or_kleene(pc.is_null(lowered), pc.is_in(lowered, value_set=_TRUE_FALSE))
-    if not pc.all(valid).as_py():
-        raise pa.ArrowInvalid("not true/false")
+    _require(_all_true(valid), "not true/false")
     return pc.equal(lowered, "true")
 
 
+# Vectorized conversions of string arrays. Each accepts a subset of what the per-value path
+# accepts, with the same result, and raises (→ per-value path) on anything else:
+
+
+def _ints_from_strings(arrow_type: pa.DataType) -> Callable[[pa.Array], pa.Array]:
+    def convert(arr: pa.Array) -> pa.Array:
+        # Arrow's integer parser also takes hex ("0x1F"): only plain digits go to it.
+        _require(_all_true(pc.match_substring_regex(arr, _INT_PATTERN)), "not plain digits")
+        return pc.cast(arr, arrow_type)  # fails on overflow
+
+    return convert
+
+
+def _floats_from_strings(arrow_type: pa.DataType) -> Callable[[pa.Array], pa.Array]:
+    def convert(arr: pa.Array) -> pa.Array:
+        # Arrow's parser takes the same notation as _NUMBER_RE (it rejects "1_000", "0x1p3",
+        # spaces) plus "nan"/"inf"/"infinity", which the finiteness check sends back, as it
+        # does a value that overflowed to infinity ("1e400").
+        result = pc.cast(arr, arrow_type)
+        _require_finite(result)
+        return result
+
+    return convert
+
+
+def _decimals_from_strings(arrow_type: pa.DataType) -> Callable[[pa.Array], pa.Array]:
+    # Arrow's string → decimal cast (pyarrow 26) is wrong, silently, for values that do not
+    # fit: it wraps around when rescaling overflows 128 bits ("3.4e38", or "61.3" for
+    # decimal(38,38), give arbitrary numbers) and drops digits past the 38th decimal place
+    # ("1e-41" gives 0 for decimal(10,2)). Its notation is _NUMBER_RE's. So it only gets
+    # strings that (1) have no exponent, (2) have at most 38 decimal places and (3) are below
+    # 10**(precision - scale) in magnitude — then rescaling stays below 10**38 < 2**127 and
+    # Arrow's own checks (too many places, too many digits) are exact. Anything else takes
+    # the exact per-value path. (A regex with the same effect costs 1.5x the cast itself.)
+    max_integral_digits = arrow_type.precision - arrow_type.scale
+    bound = 10.0 ** max_integral_digits
+
+    def convert(arr: pa.Array) -> pa.Array:
+        data = arr.buffers()[2]
+        if data is not None and data.size:
+            # (1) every byte of the string data is one of + , - . / 0-9 (no "e", no spaces)
+            chars = pc.min_max(pa.Array.from_buffers(pa.uint8(), data.size, [None, data]))
+            _require(chars["min"].as_py() >= 0x2B and chars["max"].as_py() <= 0x39, "not plain notation")
+        longest = pc.max(pc.binary_length(arr)).as_py() or 0
+        # (2) ≤ 39 characters: at most 38 after the point
+        _require(longest <= 39, "too long")
+        # (3) a string of n characters is below 10**n; longer ones are checked as doubles
+        # (with the factor 1.7 between 10**38 and 2**127 to spare for rounding)
+        if longest > max_integral_digits:
+            magnitude = pc.abs(pc.cast(arr, pa.float64()))
+            _require(_all_true(pc.less(magnitude, bound)), "too large")
+        return pc.cast(arr, arrow_type)
+
+    return convert
+
+
+def _timestamps_from_strings(arrow_type: pa.DataType) -> Callable[[pa.Array], pa.Array]:
+    def convert(arr: pa.Array) -> pa.Array:
+        # Arrow's ISO-8601 parser checks the calendar ("2024-02-30T00:00:00Z" fails) and
+        # requires a zone for a zoned type, but takes year 0000: range-check the result.
+        result = pc.cast(arr, arrow_type)
+        _require_between(result.cast(pa.int64()), _MIN_MICROS, _MAX_MICROS)
+        return result
+
+    return convert
+
+
 def _dates_from_strings(arr: pa.Array) -> pa.Array:
-    return pc.cast(pc.strptime(arr, format="%Y-%m-%d", unit="s"), pa.date32())
+    # The string → date32 cast takes exactly YYYY-MM-DD and checks the calendar
+    # ("2024-02-30" fails; pc.strptime would roll it over to 03-01); year 0000 is range-checked.
+    result = pc.cast(arr, pa.date32())
+    _require_between(result.cast(pa.int32()), _MIN_DAYS, _MAX_DAYS)
+    return result
 
 
 def _compile(data_type: DataType, arrow_type: pa.DataType, path: str, nullable: bool) -> ColumnFn:
@@ -421,8 +623,14 @@ def _compile(data_type: DataType, arrow_type: pa.DataType, path: str, nullable: 
         return column
     if isinstance(data_type, StringType):
         column.from_strings = lambda arr: arr
-    elif isinstance(data_type, (LongType, IntegerType, ShortType, ByteType, DoubleType, FloatType, DecimalType, TimestampType)):
-        _from_strings(column, lambda arr: pc.cast(arr, arrow_type))
+    elif isinstance(data_type, (LongType, IntegerType, ShortType, ByteType)):
+        _from_strings(column, _ints_from_strings(arrow_type))
+    elif isinstance(data_type, (DoubleType, FloatType)):
+        _from_strings(column, _floats_from_strings(arrow_type))
+    elif isinstance(data_type, DecimalType):
+        _from_strings(column, _decimals_from_strings(arrow_type))
+    elif isinstance(data_type, TimestampType):
+        _from_strings(column, _timestamps_from_strings(arrow_type))
     elif isinstance(data_type, BooleanType):
         _from_strings(column, _bools_from_strings)
     elif isinstance(data_type, DateType):
@@ -464,11 +672,11 @@ def _compile_column(data_type: DataType, arrow_type: pa.DataType, path: str, nul
         return _native_first(arrow_type, exact, _all_plain_int)
 
     if isinstance(data_type, (DoubleType, FloatType)):
-        exact = _per_value(_to_float, arrow_type, path, nullable)
+        exact = _per_value(_float_converter(isinstance(data_type, FloatType)), arrow_type, path, nullable)
         if not nullable:
             return exact
 
-        return _native_first(arrow_type, exact, _all_plain_number)
+        return _native_first(arrow_type, exact, _all_plain_number, _require_finite)
 
     if isinstance(data_type, DecimalType):
         exact = _per_value(_decimal_converter(data_type.precision, data_type.scale), arrow_type, path, nullable)
@@ -490,7 +698,13 @@ def _compile_column(data_type: DataType, arrow_type: pa.DataType, path: str, nul
         def timestamps(values: list) -> pa.Array:
             cleaned = _nulls_for_blank(values)
             if nullable and _all_plain_int(cleaned):  # epoch milliseconds
-                return pc.multiply(pa.array(cleaned, type=pa.int64()), 1000).cast(arrow_type)
+                try:
+                    millis = pa.array(cleaned, type=pa.int64())
+                    _require_between(millis, _MIN_MILLIS, _MAX_MILLIS)  # also keeps * 1000 from wrapping
+                    _require(_all_true(pc.greater_equal(pc.abs(millis), _MIN_EPOCH_MILLIS)), "ambiguous")
+                    return pc.multiply(millis, 1000).cast(arrow_type)
+                except _ARROW_ERRORS:
+                    pass
             return exact(cleaned).cast(arrow_type)
         return timestamps
 

@@ -159,7 +159,7 @@ class LazyLeakyLakeflowConnect(PagedLakeflowConnect):
         token = self.options.get("access_token")
 
         def records():
-            yield {"id": "1", "amount": "1.00", "updated_at": 1, "note": None}
+            yield {"id": "1", "amount": "1.00", "updated_at": 1_700_000_000_000, "note": None}
             raise RuntimeError(f"page 2 failed: token={token}")
 
         return records(), {"id": 1}

@@ -1,5 +1,10 @@
-"""Shared fixtures: one local[2] Delta-enabled Spark session for the whole test run, with
-its metastore and warehouse in a temporary Lakeflow home."""
+"""Shared fixtures: one Spark session for the whole test run.
+
+By default a local[2] Delta-enabled session with its metastore and warehouse in a temporary
+Lakeflow home. ``lakeflow test <source> --target connect|databricks`` runs the same tests on
+another target by setting ``LAKEFLOW_TEST_TARGET`` (and ``LAKEFLOW_TEST_REMOTE``, the
+``sc://`` URL of a Spark Connect server); see :mod:`harness.targets`.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,11 @@ def lakeflow_home(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def spark(lakeflow_home):
-    from harness.spark import local_session
+    from harness.targets import TargetUnavailable, session_for_tests
 
-    session = local_session("lakeflow-tests", home=lakeflow_home, log_file=lakeflow_home / "spark.log")
+    try:
+        session = session_for_tests(lakeflow_home)
+    except TargetUnavailable as exc:
+        pytest.skip(str(exc))
     yield session
     session.stop()

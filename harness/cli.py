@@ -67,10 +67,11 @@ def _sandbox_class(source: str):
         raise UsageError(str(exc)) from None
 
 
-def _sandbox(source: str, seed: int | None = None, token: str | None = None, port: int = 0):
+def _sandbox(source: str, seed: int | None = None, token: str | None = None, port: int = 0,
+             host: str = "127.0.0.1"):
     """The source's sandbox (not started), seeded as the demo seeds it unless ``seed``."""
     cls = _sandbox_class(source)
-    kwargs: dict = {"port": port}
+    kwargs: dict = {"port": port, "host": host}
     if token:
         kwargs["token"] = token
     seed = cls.demo_seed if seed is None else seed
@@ -89,7 +90,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         # A sandbox token is a test value chosen on this command line, not a credential.
         _print(f"connector options: {sandbox.connection_options()}")
 
-    _sandbox(args.source, args.seed, args.token, args.port).serve_forever(announce=announce)
+    _sandbox(args.source, args.seed, args.token, args.port, args.host).serve_forever(announce=announce)
     return 0
 
 
@@ -305,6 +306,73 @@ def _query_example(prepared: PreparedRun) -> str:
     return f"from harness.spark import local_session; local_session().read.format('delta').load('{dest.path}/{first}').show()"
 
 
+# ------------------------------------------------------------------------------ spark-connect
+def cmd_connect_start(args: argparse.Namespace) -> int:
+    from harness import connect_server
+
+    state = connect_server.start(args.home, args.port, progress=_print)
+    _print(f"Spark Connect server on {state.url} (pid {state.pid}; log {state.log})")
+    _print(f'  SparkSession.builder.remote("{state.url}").getOrCreate()')
+    return 0
+
+
+def cmd_connect_status(args: argparse.Namespace) -> int:
+    from harness import connect_server
+
+    state = connect_server.status(args.home)
+    if state is None:
+        _print(f"no Spark Connect server runs for {connect_server.state_dir(args.home).parent}")
+        return 1
+    _print(f"Spark Connect server on {state.url} (pid {state.pid}; log {state.log})")
+    return 0
+
+
+def cmd_connect_stop(args: argparse.Namespace) -> int:
+    from harness import connect_server
+
+    state = connect_server.stop(args.home)
+    _print("no Spark Connect server was running" if state is None else f"stopped the server on {state.url} (pid {state.pid})")
+    return 0
+
+
+# ------------------------------------------------------------------------------ test
+def cmd_test(args: argparse.Namespace) -> int:
+    """Run a source's conformance and write-back suite on a target, as a pytest run."""
+    import os
+    import subprocess
+    import tempfile
+
+    from harness.conformance.config import MODE_ENV
+    from harness.targets import REMOTE_ENV, TARGET_ENV
+
+    tests = PROJECT_ROOT / "sources" / args.source / "test"
+    if not tests.is_dir():
+        known = sorted(p.parent.name for p in (PROJECT_ROOT / "sources").glob("*/test"))
+        raise UsageError(f"no test suite for source {args.source!r} (sources/{args.source}/test); known: {', '.join(known)}")
+    env = {**os.environ, TARGET_ENV: args.target, MODE_ENV: "live" if args.live else "sandbox"}
+    server_home = None
+    if args.target == "connect" and not args.remote:
+        from harness import connect_server
+
+        server_home = tempfile.mkdtemp(prefix="lakeflow-connect-")
+        state = connect_server.start(server_home, progress=_print)
+        env[REMOTE_ENV] = state.url
+    elif args.remote:
+        env[REMOTE_ENV] = args.remote
+    cmd = [sys.executable, "-m", "pytest", str(tests), "-q", "-ra", *(["-k", args.k] if args.k else [])]
+    _print(f"lakeflow test {args.source}: target {args.target}"
+           f"{' at ' + env[REMOTE_ENV] if REMOTE_ENV in env and args.target == 'connect' else ''}, "
+           f"{'live API' if args.live else 'sandbox'}")
+    try:
+        return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env)
+    finally:
+        if server_home is not None:
+            from harness import connect_server
+
+            connect_server.stop(server_home)
+            shutil.rmtree(server_home, ignore_errors=True)
+
+
 # ------------------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lakeflow", description="Lakeflow community connectors: pipelines, sandboxes and tools.")
@@ -347,9 +415,34 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
     render.set_defaults(func=cmd_pipeline_render)
 
+    connect = sub.add_parser("spark-connect", help="start, stop or show a local Spark Connect server")
+    csub = connect.add_subparsers(dest="connect_command", required=True)
+    for name, func, text in (("start", cmd_connect_start, "start a server (Delta, this package) on 127.0.0.1"),
+                             ("status", cmd_connect_status, "show the running server (exit 1 if none)"),
+                             ("stop", cmd_connect_stop, "stop the running server")):
+        cp = csub.add_parser(name, help=text)
+        cp.add_argument("--home", default=None, help="Lakeflow home of the server's metastore, warehouse and state "
+                        "(default: $LAKEFLOW_HOME or ./lakeflow-data)")
+        if name == "start":
+            cp.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
+        cp.set_defaults(func=func)
+
+    test = sub.add_parser("test", help="run a source's conformance and write-back suite on a Spark target")
+    test.add_argument("source", help="a source with a suite under sources/<source>/test (example, hubspot)")
+    test.add_argument("--target", choices=["local", "connect", "databricks"], default="local",
+                      help="where Spark runs: local (default), connect (a Spark Connect server: --remote, or one "
+                           "started on a free port for the run), databricks (Databricks Connect)")
+    test.add_argument("--remote", default=None, help="sc://host:port of a running Spark Connect server (--target connect)")
+    test.add_argument("--live", action="store_true", help="against the real API with credentials from "
+                      "LAKEFLOW_<SOURCE>_* or dev_config.json (fails if there are none); default: the sandbox")
+    test.add_argument("-k", default=None, help="only tests matching this pytest expression")
+    test.set_defaults(func=cmd_test)
+
     sandbox = sub.add_parser("sandbox", help="run a source's sandbox API server in the foreground")
     sandbox.add_argument("source", help="example or hubspot")
-    sandbox.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free port)")
+    sandbox.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 inside a "
+                         "container, to serve other containers)")
     sandbox.add_argument("--token", default=None, help="the bearer token the sandbox accepts (default: the sandbox's)")
     sandbox.add_argument("--seed", type=int, default=None, help="records to seed per object (source-specific)")
     sandbox.set_defaults(func=cmd_sandbox)
@@ -365,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a clear one-line error, not a traceback, for users
         from sources.http.redact import redact_text
 
-        name = args.command + (f" {args.pipeline_command}" if getattr(args, "pipeline_command", None) else "")
+        subcommand = getattr(args, "pipeline_command", None) or getattr(args, "connect_command", None)
+        name = args.command + (f" {subcommand}" if subcommand else "")
         print(f"lakeflow {name}: error: {redact_text(str(exc), [])}", file=sys.stderr)
         from harness.pipeline.spec import SpecError
 

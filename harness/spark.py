@@ -166,6 +166,7 @@ def connect_session(remote: str = "local[2]", extra_conf: dict | None = None):
 
     builder = SparkSession.builder.remote(remote).appName("lakeflow-connect")
     for key, value in {**_BASE_CONF, **(extra_conf or {})}.items():
-        if remote.startswith("local") or not key.startswith("spark.driver"):
+        # A running server fixed its static confs at start; a client may set session confs only.
+        if remote.startswith("local") or key.startswith("spark.sql."):
             builder = builder.config(key, value)
     return builder.getOrCreate()

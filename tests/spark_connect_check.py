@@ -11,7 +11,7 @@ from tests.toy_connectors import PagedLakeflowConnect
 
 
 def main() -> None:
-    spark = connect_session("local[2]")
+    spark = connect_session(sys.argv[1] if len(sys.argv) > 1 else "local[2]")
     out = {"connect": type(spark).__module__}
     fmt = register(spark, PagedLakeflowConnect)
     df = spark.read.format(fmt).option("tableName", "items").option("rows", "123").option("page", "50").load()

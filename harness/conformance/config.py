@@ -23,6 +23,11 @@ from pydantic_settings import BaseSettings, JsonConfigSettingsSource, PydanticBa
 from harness.spark import PROJECT_ROOT
 
 
+#: ``sandbox`` ignores credentials, ``live`` requires them, ``auto`` (default) uses them if
+#: present (``lakeflow test`` sets it from ``--live``).
+MODE_ENV = "LAKEFLOW_TEST_MODE"
+
+
 def dev_config_path(source: str) -> Path:
     override = os.environ.get(f"LAKEFLOW_{source.upper()}_DEV_CONFIG")
     return Path(override) if override else PROJECT_ROOT / "sources" / source / "configs" / "dev_config.json"

@@ -22,6 +22,7 @@ starts ``sandbox_class`` on 127.0.0.1 and runs against it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -33,7 +34,7 @@ from pyspark.sql.types import ArrayType, MapType, StructType
 from datasource import register
 from datasource.arrow_convert import ArrowConverter
 from sources.interface.contract import offset_key, validate_metadata
-from harness.conformance.config import dev_config_path, env_names, live_options
+from harness.conformance.config import MODE_ENV, dev_config_path, env_names, live_options
 from harness.conformance.reading import LoopRead, key_of, poll, read_all
 from harness.conformance.truth_checks import CHANGES, TruthChecks, compare_keys
 from harness.write_back import LakeflowConnectWriteTestUtils
@@ -89,7 +90,13 @@ class LakeflowConnectTests:
     # -- set-up --------------------------------------------------------------------------
     @classmethod
     def setup_class(cls) -> None:
-        cls.live = live_options(cls.source_name, cls.live_required_options, cls.live_optional_options)
+        mode = os.environ.get(MODE_ENV, "auto")
+        cls.live = None if mode == "sandbox" else live_options(
+            cls.source_name, cls.live_required_options, cls.live_optional_options)
+        if mode == "live" and cls.live is None:
+            pytest.fail(f"--live: no credentials for {cls.source_name}: set "
+                        f"{env_names(cls.source_name, cls.live_required_options)} or write "
+                        f"{dev_config_path(cls.source_name)}", pytrace=False)
         cls.sandbox = None
         if cls.live is not None:
             cls.options = dict(cls.live)

@@ -41,7 +41,7 @@ stage "engine ($(docker version --format '{{.Server.Version}}') , $(docker info 
 # 2. a base image made from Debian's packages
 if ! docker image inspect "$BASE" >/dev/null 2>&1; then
   command -v debootstrap >/dev/null || { apt-get update -qq; apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; }
-  mirror=$(grep -hoE '^(URIs:|deb) +https?://[^ ]+' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+  mirror=$( (grep -hoE '^(URIs:|deb) +https?://[^ ]+' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true) \
            | grep -v security | head -1 | awk '{print $2}')
   rootfs="$CACHE/rootfs-bookworm"
   rm -rf "$rootfs"

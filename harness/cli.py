@@ -242,6 +242,61 @@ def cmd_pipeline_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pipeline_deploy(args: argparse.Namespace) -> int:
+    """Render SPEC for Databricks, upload it with the package wheel, create or update the
+    pipeline (and start an update with --start)."""
+    from harness.databricks.deploy import build_wheel, default_workspace_dir, deploy, start_update
+    from harness.databricks.workspace import workspace_client
+
+    prepared = _prepare(args)
+    client = workspace_client(args.profile)
+    wheel = build_wheel(PROJECT_ROOT, Path(args.output) / "dist")
+    _print(f"built {wheel.name}")
+    result = deploy(client, prepared.spec, prepared.plans,
+                    workspace_dir=args.workspace_dir or default_workspace_dir(client, prepared.spec),
+                    wheel=wheel, rendered_dir=Path(args.output), development=args.development,
+                    origin=args.spec, progress=_print)
+    _print(f"{'created' if result.created else 'updated'} pipeline {prepared.spec.name}: {result.url}")
+    if args.start:
+        update = start_update(client, result.pipeline_id, full_refresh=args.full_refresh)
+        _print(f"started update {update}: {result.url}/updates/{update}")
+    return 0
+
+
+# ------------------------------------------------------------------------------ uc
+def cmd_uc_create(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from harness.databricks.uc import create_connection, describe, secret_options
+    from harness.databricks.workspace import workspace_client
+
+    given = parse_options(args.option)
+    options = secret_options(args.source, given, os.environ, getpass.getpass if sys.stdin.isatty() else None)
+    allowed = None if args.allow_table_option is None else [n for v in args.allow_table_option for n in v.split(",") if n]
+    created = create_connection(workspace_client(args.profile), args.source, args.name, options, allowed, args.comment)
+    _print(f"created connection {args.name}")
+    _print(describe(created))
+    return 0
+
+
+def cmd_uc_show(args: argparse.Namespace) -> int:
+    from harness.databricks.uc import describe, get_connection
+    from harness.databricks.workspace import workspace_client
+
+    _print(describe(get_connection(workspace_client(args.profile), args.name)))
+    return 0
+
+
+def cmd_uc_delete(args: argparse.Namespace) -> int:
+    from harness.databricks.uc import delete_connection
+    from harness.databricks.workspace import workspace_client
+
+    delete_connection(workspace_client(args.profile), args.name)
+    _print(f"deleted connection {args.name}")
+    return 0
+
+
 # ------------------------------------------------------------------------------ demo
 def _demo_spec(source: str) -> Path:
     for name in (f"{source}_demo.yaml", f"{source}.yaml"):
@@ -414,6 +469,21 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--option", action="append", metavar="KEY=VALUE", help="connector option (repeatable)")
     render.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
     render.set_defaults(func=cmd_pipeline_render)
+    deploy = psub.add_parser("deploy", help="deploy SPEC as a Databricks pipeline (render, upload, create or update)")
+    deploy.add_argument("spec")
+    deploy.add_argument("--target", choices=["databricks"], default="databricks", help="deploy target (databricks)")
+    deploy.add_argument("--workspace-dir", default=None, help="workspace folder for the pipeline file and wheel "
+                        "(default /Users/<you>/lakeflow/<pipeline name>)")
+    deploy.add_argument("--start", action="store_true", help="start an update once deployed")
+    deploy.add_argument("--full-refresh", action="store_true", help="with --start: recompute every table")
+    deploy.add_argument("--development", action="store_true", help="development mode (warm compute, no retries)")
+    deploy.add_argument("--profile", default=None, help="~/.databrickscfg profile (default: DATABRICKS_HOST/TOKEN "
+                        "or DATABRICKS_CONFIG_PROFILE)")
+    deploy.add_argument("--output", default="build/databricks", help="local folder for the rendered files and wheel")
+    deploy.add_argument("--sandbox", action="store_true", help="read table metadata from the source's sandbox")
+    deploy.add_argument("--option", action="append", metavar="KEY=VALUE", help="connector option (repeatable)")
+    deploy.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
+    deploy.set_defaults(func=cmd_pipeline_deploy)
 
     connect = sub.add_parser("spark-connect", help="start, stop or show a local Spark Connect server")
     csub = connect.add_subparsers(dest="connect_command", required=True)
@@ -438,6 +508,26 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("-k", default=None, help="only tests matching this pytest expression")
     test.set_defaults(func=cmd_test)
 
+    uc = sub.add_parser("uc", help="Unity Catalog connections for a source (databricks-sdk)")
+    usub = uc.add_subparsers(dest="uc_command", required=True)
+    create = usub.add_parser("create-connection", help="create a connection holding a source's options and credential")
+    create.add_argument("source", help="example or hubspot")
+    create.add_argument("--name", required=True, help="the connection's name")
+    create.add_argument("--option", action="append", metavar="KEY=VALUE", help="a connection option (repeatable); "
+                        "secrets are better left to LAKEFLOW_<SOURCE>_<OPTION> or the hidden prompt")
+    create.add_argument("--allow-table-option", action="append", metavar="NAME", default=None,
+                        help="a table option readers may pass (repeatable; default: all the source documents)")
+    create.add_argument("--comment", default=None)
+    create.set_defaults(func=cmd_uc_create)
+    for name, func, text in (("show", cmd_uc_show, "show a connection (secrets masked)"),
+                             ("delete", cmd_uc_delete, "delete a connection")):
+        up = usub.add_parser(name, help=text)
+        up.add_argument("name")
+        up.set_defaults(func=func)
+    for up in (create, *[usub.choices[n] for n in ("show", "delete")]):
+        up.add_argument("--profile", default=None, help="~/.databrickscfg profile (default: DATABRICKS_HOST/TOKEN "
+                        "or DATABRICKS_CONFIG_PROFILE)")
+
     sandbox = sub.add_parser("sandbox", help="run a source's sandbox API server in the foreground")
     sandbox.add_argument("source", help="example or hubspot")
     sandbox.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
@@ -458,7 +548,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a clear one-line error, not a traceback, for users
         from sources.http.redact import redact_text
 
-        subcommand = getattr(args, "pipeline_command", None) or getattr(args, "connect_command", None)
+        subcommand = (getattr(args, "pipeline_command", None) or getattr(args, "connect_command", None)
+                      or getattr(args, "uc_command", None))
         name = args.command + (f" {subcommand}" if subcommand else "")
         print(f"lakeflow {name}: error: {redact_text(str(exc), [])}", file=sys.stderr)
         from harness.pipeline.spec import SpecError

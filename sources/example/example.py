@@ -54,6 +54,16 @@ DEFAULT_PAGE_SIZE = 200
 MAX_PAGE_SIZE = 500
 DEFAULT_PARTITION_SIZE = 1000
 
+#: Connection options (README "Connection parameters"): what a Unity Catalog connection may
+#: store. ``access_token`` is the (secret) credential; ``request_timeout`` is the older name
+#: of ``read_timeout``.
+CONNECTION_OPTIONS = ("access_token", "base_url", "page_size", "max_requests_per_second", "connect_timeout",
+                      "read_timeout", "request_timeout", "retry_max_attempts", "retry_base_delay",
+                      "retry_max_delay", "request_deadline")
+#: Per-table options (README "Table options"): the names a connection's
+#: ``externalOptionsAllowList`` must list for them to reach the connector.
+TABLE_OPTIONS = ("partition_size",)
+
 _MONEY = DecimalType(18, 2)
 
 

@@ -129,6 +129,15 @@ MAX_SEARCH_PROPERTIES_BODY = 3_000
 _CRM_METADATA = {"primary_keys": ["id"], "cursor_field": "updatedAt", "ingestion_type": "cdc_with_deletes"}
 _OWNERS_METADATA = {"primary_keys": ["id"], "cursor_field": "updatedAt", "ingestion_type": "cdc"}
 
+#: Connection options (README "Connection parameters"): what a Unity Catalog connection may
+#: store. One of ``service_key`` / ``access_token`` is the credential; both are secret.
+CONNECTION_OPTIONS = ("service_key", "access_token", "base_url", "connect_timeout", "read_timeout",
+                      "retry_max_attempts", "retry_base_delay", "retry_max_delay", "request_deadline")
+#: Per-table options (README "Table options"): the names a connection's
+#: ``externalOptionsAllowList`` must list for them to reach the connector.
+TABLE_OPTIONS = ("properties", "associations", "start_date", "lookback_seconds", "page_size", "partitions",
+                 "concurrency", "ten_second_limit", "search_per_second")
+
 
 # ----------------------------------------------------------------------------------------
 # options

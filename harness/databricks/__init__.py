@@ -1,0 +1,1 @@
+"""Databricks helpers of the harness; Unity Catalog connections are in :mod:`harness.databricks.uc`."""

@@ -183,7 +183,25 @@ def _spec_source(spec_path: str) -> str:
     return load_spec(spec_path).source
 
 
+#: Why ``pipeline run --target connect`` is refused (see the README's targets section).
+_CONNECT_PIPELINE = (
+    "pipeline run --target connect is not supported yet: the pipeline's writer uses Delta's Python API "
+    "(DeltaTable.merge), which a Spark Connect server offers only with Delta's Connect plugin, and no "
+    "delta-connect-server jar for Spark 4.2 is on Maven Central; its checkpoints and tombstones also live "
+    "under the client's Lakeflow home. Run it locally (--target local), on Databricks (--target databricks), "
+    "or read through Spark Connect with spark.readStream / `lakeflow test --target connect`.")
+
+
 def cmd_pipeline_run(args: argparse.Namespace) -> int:
+    if args.target == "connect":
+        raise UsageError(_CONNECT_PIPELINE)
+    if args.target == "databricks":
+        if args.sandbox:
+            raise UsageError("--target databricks cannot read a sandbox on this machine's 127.0.0.1; drop --sandbox")
+        for name, value in (("workspace_dir", None), ("start", True), ("full_refresh", False), ("development", False),
+                            ("output", "build/databricks")):
+            setattr(args, name, getattr(args, name, value) if name != "start" else True)
+        return cmd_pipeline_deploy(args)
     options = parse_options(args.option)
     if args.max_concurrent < 1:
         raise UsageError(f"--max-concurrent {args.max_concurrent}: must be at least 1")
@@ -453,6 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("spec")
     run.add_argument("--sandbox", action="store_true", help="start the source's sandbox and read from it")
     run.add_argument("--table", action="append", help="only this destination table (repeatable)")
+    run.add_argument("--target", choices=["local", "connect", "databricks"], default="local",
+                     help="local (default): this machine's Spark and Delta; databricks: deploy and start the "
+                          "pipeline (as `pipeline deploy --start`); connect: not supported yet (says why)")
+    run.add_argument("--profile", default=None, help="with --target databricks: ~/.databrickscfg profile")
     run_flags(run)
     run.set_defaults(func=cmd_pipeline_run)
     validate = psub.add_parser("validate", help="check SPEC and its tables against the source (no Spark)")

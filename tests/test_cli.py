@@ -9,7 +9,7 @@ import sys
 import pytest
 from deltalake import DeltaTable
 
-from harness.spark import require_java
+from harness.spark import PROJECT_ROOT, require_java
 
 
 def _lakeflow(*args, cwd=None, timeout=600, env=None):
@@ -68,3 +68,17 @@ def test_unknown_spec_key_fails_before_spark(tmp_path):
     ok.write_text("name: p\nsource: example\ndestination: {schema: s}\ntables:\n  - source_table: orders\n")
     out = _lakeflow("pipeline", "validate", str(ok), "--sandbox", timeout=120)
     assert out.returncode == 0 and "orders" in out.stdout and "cdc scd1 +deletes" in out.stdout
+
+
+def test_targets_that_cannot_run_say_why():
+    """`pipeline run --target connect` is refused with the reason; `lakeflow test --live`
+    without credentials fails (exit 1) naming the variables, instead of skipping."""
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "pipeline", "run", "configs/pipelines/example.yaml",
+                          "--target", "connect"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "no delta-connect-server jar for Spark 4.2" in out.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEFLOW_EXAMPLE_")}
+    env["LAKEFLOW_EXAMPLE_DEV_CONFIG"] = "/nonexistent/dev_config.json"
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "test", "example", "--live", "-k", "list_tables"],
+                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 1, out.stdout[-2000:]
+    assert "--live: no credentials for example: set LAKEFLOW_EXAMPLE_ACCESS_TOKEN" in out.stdout

@@ -16,6 +16,7 @@ file under ``<home>/logs/``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import shutil
 import sys
@@ -163,6 +164,35 @@ def _session(home: Path, log_path: Path, app: str):
     return local_session(app, home=home, log_file=log_path)
 
 
+@contextlib.contextmanager
+def _pipeline_session(args: argparse.Namespace, home: Path, log_path: Path, app: str):
+    """The session a pipeline runs on: local, or Spark Connect (``--remote``, else a server
+    started on a free port for the run, with the pipeline's home as its metastore and warehouse)."""
+    if args.target != "connect":
+        spark = _session(home, log_path, app)
+        try:
+            yield spark
+        finally:
+            spark.stop()
+        return
+    from harness import connect_server
+    from harness.spark import connect_session
+
+    started = None
+    url = args.remote
+    if not url:
+        started = connect_server.start(home, progress=_print)
+        url = started.url
+    _print(f"on Spark Connect at {url}")
+    spark = connect_session(url)
+    try:
+        yield spark
+    finally:
+        spark.stop()
+        if started is not None:
+            connect_server.stop(home)
+
+
 def _log_path(home: Path, name: str) -> Path:
     return home / "logs" / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.log"
 
@@ -183,18 +213,7 @@ def _spec_source(spec_path: str) -> str:
     return load_spec(spec_path).source
 
 
-#: Why ``pipeline run --target connect`` is refused (see the README's targets section).
-_CONNECT_PIPELINE = (
-    "pipeline run --target connect is not supported yet: the pipeline's writer uses Delta's Python API "
-    "(DeltaTable.merge), which a Spark Connect server offers only with Delta's Connect plugin, and no "
-    "delta-connect-server jar for Spark 4.2 is on Maven Central; its checkpoints and tombstones also live "
-    "under the client's Lakeflow home. Run it locally (--target local), on Databricks (--target databricks), "
-    "or read through Spark Connect with spark.readStream / `lakeflow test --target connect`.")
-
-
 def cmd_pipeline_run(args: argparse.Namespace) -> int:
-    if args.target == "connect":
-        raise UsageError(_CONNECT_PIPELINE)
     if args.target == "databricks":
         if args.sandbox:
             raise UsageError("--target databricks cannot read a sandbox on this machine's 127.0.0.1; drop --sandbox")
@@ -209,15 +228,13 @@ def cmd_pipeline_run(args: argparse.Namespace) -> int:
     sandbox = _start_sandbox(_spec_source(args.spec), args.seed) if args.sandbox else None
     try:
         prepared = PreparedRun(args.spec, options, sandbox, args.table)
-        log_path = _log_path(home, prepared.spec.name)
+        # With --remote, --home is the server's; the client's log stays in the local home.
+        log_path = _log_path(_home(argparse.Namespace(home=None)) if getattr(args, "remote", None) else home, prepared.spec.name)
         _logging_to(log_path)
         _print(f"pipeline {prepared.spec.name}: {_plural(len(prepared.plans), 'table')} from {prepared.spec.source} "
                f"into {_destination_text(prepared.spec)} (log: {log_path})")
-        spark = _session(home, log_path, f"lakeflow-pipeline-{prepared.spec.name}")
-        try:
+        with _pipeline_session(args, home, log_path, f"lakeflow-pipeline-{prepared.spec.name}") as spark:
             result = _run_pipeline(prepared, spark, home, log_path, args.max_concurrent, None if not args.plain else False)
-        finally:
-            spark.stop()
     finally:
         if sandbox is not None:
             sandbox.stop()
@@ -472,8 +489,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sandbox", action="store_true", help="start the source's sandbox and read from it")
     run.add_argument("--table", action="append", help="only this destination table (repeatable)")
     run.add_argument("--target", choices=["local", "connect", "databricks"], default="local",
-                     help="local (default): this machine's Spark and Delta; databricks: deploy and start the "
-                          "pipeline (as `pipeline deploy --start`); connect: not supported yet (says why)")
+                     help="local (default): this machine's Spark and Delta; connect: a Spark Connect server "
+                          "(--remote, or one started for the run on the pipeline's home); databricks: deploy and "
+                          "start the pipeline (as `pipeline deploy --start`)")
+    run.add_argument("--remote", default=None, help="with --target connect: sc://host:port of a running server whose "
+                     "filesystem holds --home (state and path destinations are the server's)")
     run.add_argument("--profile", default=None, help="with --target databricks: ~/.databrickscfg profile")
     run_flags(run)
     run.set_defaults(func=cmd_pipeline_run)

@@ -121,3 +121,24 @@ def test_a_stream_lands_delta_on_the_volume_and_catches_up_after_changes(stack):
     assert all(latest[i]["tier"] == "gold" for i in updated)
     assert set(created) <= set(latest)
     assert len(rows) == len(truth) + len(updated), "a record was delivered twice"
+
+
+def test_the_demo_pipeline_runs_through_sc_into_delta_on_the_volume(stack, tmp_path):
+    """`lakeflow pipeline run configs/pipelines/example.yaml --target connect --remote sc://…
+    --home /data`: every example table lands in the container's metastore on the volume; the
+    Delta tables (read with delta-rs on the host) hold exactly the sandbox's keys."""
+    from deltalake import DeltaTable
+
+    cmd = [sys.executable, "-m", "harness.cli", "pipeline", "run", "configs/pipelines/example.yaml", "--target", "connect",
+           "--remote", stack["remote"], "--home", "/data", "--plain",
+           "--option", "base_url=http://sandbox:8765", "--option", f"access_token={TOKEN}"]
+    env = {**os.environ, "LAKEFLOW_HOME": str(tmp_path)}   # the client's log; state and tables are the server's
+    proc = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    warehouse = stack["data"] / "warehouse"
+    schema = next(warehouse.glob("*.db"))
+    for table, key in (("customers", "customer_id"), ("orders", "order_id"), ("events", "event_id"),
+                       ("products", "product_id")):
+        landed = sorted(r[key] for r in DeltaTable(str(schema / table)).to_pyarrow_table().to_pylist())
+        expected = sorted(r[key] for r in _truth(stack, table)["records"])
+        assert landed == expected, f"{table}: {len(landed)} rows landed, {len(expected)} in the sandbox"

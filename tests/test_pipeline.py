@@ -170,7 +170,7 @@ def _batch(spark, rows, deletes=()):
 
 
 def _state(spark, writer):
-    return sorted(tuple(r) for r in writer.target.table(spark).toDF().collect())
+    return sorted(tuple(r) for r in writer.target.read(spark).collect())
 
 
 def test_scd1_late_change_never_overwrites_a_newer_one(spark, tmp_path):

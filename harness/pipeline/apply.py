@@ -28,7 +28,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType, TimestampType
 
 from harness.pipeline import crashpoints
-from harness.pipeline.delta_target import Commit, DeltaTarget, idempotent, quote, with_fields
+from harness.pipeline.delta_target import Commit, DeltaTarget, idempotent, merge, quote, with_fields, written_since
 from harness.pipeline.spec import TablePlan
 
 #: Marks rows of the delete flow in a CDC micro-batch.
@@ -63,6 +63,22 @@ def _col(name: str, alias: str | None = None) -> str:
 
 def _key_match(keys: list[str]) -> str:
     return " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in keys)
+
+
+def _set(columns: list[str]) -> str:
+    """``UPDATE SET`` of ``columns`` from the source row."""
+    return ", ".join(f"t.{quote(c)} = s.{quote(c)}" for c in columns)
+
+
+def _insert(columns: list[str], values: list[str] | None = None) -> str:
+    """``INSERT (columns) VALUES (s.columns | values)``."""
+    values = values or [f"s.{quote(c)}" for c in columns]
+    return f"INSERT ({', '.join(quote(c) for c in columns)}) VALUES ({', '.join(values)})"
+
+
+def _timestamp(value) -> str:
+    """A SQL timestamp literal for a naive UTC ``datetime`` (the session time zone is UTC)."""
+    return f"CAST('{value.isoformat(sep=' ')}' AS TIMESTAMP)"
 
 
 class TableWriter:
@@ -107,6 +123,17 @@ class TableWriter:
         # A table whose only commit is its creation is empty: an SCD 1 table takes its first
         # batch as a plain append, with nothing to match.
         self._empty = commit.version == 0 and commit.operation.startswith("CREATE")
+
+    @property
+    def version(self) -> int | None:
+        """The target's version when :meth:`prepare` last looked (or after the last write)."""
+        return self._last_version
+
+    def outcome_since(self, spark, version: int | None) -> BatchOutcome:
+        """Rows inserted, updated and deleted by the target's commits after ``version``,
+        from its Delta history (how a run on Spark Connect learns what its batches did)."""
+        written = written_since(spark, self.target.sql_ref, version)
+        return BatchOutcome(inserted=written.inserted, updated=written.updated, deleted=written.deleted)
 
     def _commit_since(self, spark) -> Commit | None:
         """The target's newest commit if one was made since the last call."""
@@ -178,14 +205,11 @@ class TableWriter:
         if self._empty:
             return self._append(latest.where(~F.col(IS_DELETE)).select(*columns))
         newer = f"(t.{quote(seq)} IS NULL OR s.{quote(seq)} >= t.{quote(seq)})"
-        return merged(
-            self.target.table(spark).alias("t")
-            .merge(latest.alias("s"), _key_match(keys))
-            .whenMatchedDelete(condition=f"s.{IS_DELETE} AND {newer}")
-            .whenMatchedUpdate(condition=f"NOT s.{IS_DELETE} AND {newer}", set={quote(c): _col(c, "s") for c in columns})
-            .whenNotMatchedInsert(condition=f"NOT s.{IS_DELETE}", values={quote(c): _col(c, "s") for c in columns})
-            .execute()
-        )
+        return merged(merge(spark, self.target.sql_ref, latest, _key_match(keys), [
+            f"WHEN MATCHED AND s.{IS_DELETE} AND {newer} THEN DELETE",
+            f"WHEN MATCHED AND NOT s.{IS_DELETE} AND {newer} THEN UPDATE SET {_set(columns)}",
+            f"WHEN NOT MATCHED AND NOT s.{IS_DELETE} THEN {_insert(columns)}",
+        ]))
 
     def _drop_deleted_later(self, spark, latest: DataFrame) -> DataFrame:
         """Record this batch's deletes as tombstones, and drop upserts older than a stored
@@ -193,14 +217,11 @@ class TableWriter:
         keys, seq = self.plan.primary_keys, self.plan.sequence_by
         deletes = latest.where(F.col(IS_DELETE)).select(*[F.col(k) for k in keys], F.col(seq).alias(_SEQ))
         if not deletes.isEmpty():
-            (
-                self.tombstones.table(spark).alias("t")
-                .merge(deletes.alias("s"), _key_match(keys))
-                .whenMatchedUpdate(condition=f"s.{_SEQ} > t.{_SEQ}", set={_SEQ: f"s.{_SEQ}"})
-                .whenNotMatchedInsertAll()
-                .execute()
-            )
-        stones = self.tombstones.table(spark).toDF().alias("d")
+            merge(spark, self.tombstones.sql_ref, deletes, _key_match(keys), [
+                f"WHEN MATCHED AND s.{_SEQ} > t.{_SEQ} THEN UPDATE SET t.{_SEQ} = s.{_SEQ}",
+                "WHEN NOT MATCHED THEN INSERT *",
+            ])
+        stones = self.tombstones.read(spark).alias("d")
         joined = latest.alias("s").join(stones, on=[F.col(f"s.{k}") == F.col(f"d.{k}") for k in keys], how="left")
         keep = F.col(f"d.{_SEQ}").isNull() | F.col(f"s.{IS_DELETE}") | (F.col(f"s.{seq}") > F.col(f"d.{_SEQ}"))
         return joined.where(keep).select("s.*")
@@ -210,7 +231,7 @@ class TableWriter:
         columns = [f.name for f in data_schema.fields]
         changes = batch.withColumn(_SEQ, F.col(seq)).dropDuplicates([*keys, _SEQ, IS_DELETE])
         affected = changes.select(*keys).distinct()
-        stored = self.target.table(spark).toDF().join(affected, keys, "left_semi").persist()
+        stored = self.target.read(spark).join(affected, keys, "left_semi").persist()
         new_events = None
         try:
             # The stored history as events: each version is an upsert at __START_AT; a version
@@ -237,13 +258,10 @@ class TableWriter:
                 .select(*columns, F.col(_SEQ).alias(START_AT), F.col("__end").alias(END_AT))
             )
             match = _key_match(keys) + f" AND t.{START_AT} <=> s.{START_AT}"
-            outcome = merged(
-                self.target.table(spark).alias("t")
-                .merge(versions.alias("s"), match)
-                .whenMatchedUpdate(condition=f"NOT (t.{END_AT} <=> s.{END_AT})", set={END_AT: f"s.{END_AT}"})
-                .whenNotMatchedInsert(values={quote(c): _col(c, "s") for c in [*columns, START_AT, END_AT]})
-                .execute()
-            )
+            outcome = merged(merge(spark, self.target.sql_ref, versions, match, [
+                f"WHEN MATCHED AND NOT (t.{END_AT} <=> s.{END_AT}) THEN UPDATE SET t.{END_AT} = s.{END_AT}",
+                f"WHEN NOT MATCHED THEN {_insert([*columns, START_AT, END_AT])}",
+            ]))
         finally:
             stored.unpersist()
             if new_events is not None:
@@ -272,20 +290,17 @@ class TableWriter:
             row_t = f"to_json(struct({', '.join(_col(c, 't') for c in columns)}))"
             row_s = f"to_json(struct({', '.join(_col(c, 's') for c in columns)}))"
             changed = f"NOT ({row_t} <=> {row_s})"
-            table = self.target.table(spark).alias("t")
             if self.plan.scd_type == 1:
-                outcome = merged(
-                    table.merge(snapshot.alias("s"), _key_match(keys))
-                    .whenMatchedUpdate(condition=changed, set={quote(c): _col(c, "s") for c in columns})
-                    .whenNotMatchedInsert(values={quote(c): _col(c, "s") for c in columns})
-                    .whenNotMatchedBySourceDelete()
-                    .execute()
-                )
+                outcome = merged(merge(spark, self.target.sql_ref, snapshot, _key_match(keys), [
+                    f"WHEN MATCHED AND {changed} THEN UPDATE SET {_set(columns)}",
+                    f"WHEN NOT MATCHED THEN {_insert(columns)}",
+                    "WHEN NOT MATCHED BY SOURCE THEN DELETE",
+                ]))
                 outcome.rows_read = rows
                 return _timed(outcome, started, read_seconds)
-            at = F.lit(snapshot_time).cast(TimestampType())
+            at = _timestamp(snapshot_time)
             merge_keys = [F.col(k).alias(f"__mk_{k}") for k in keys]
-            current = self.target.table(spark).toDF().where(F.col(END_AT).isNull()).alias("t")
+            current = self.target.read(spark).where(F.col(END_AT).isNull()).alias("t")
             changed_rows = (
                 snapshot.alias("s").join(current, on=[F.col(f"s.{k}") == F.col(f"t.{k}") for k in keys])
                 .where(F.expr(changed)).select("s.*")
@@ -294,13 +309,11 @@ class TableWriter:
                 changed_rows.select("*", *[F.lit(None).cast(snapshot.schema[k].dataType).alias(f"__mk_{k}") for k in keys])
             )
             on = " AND ".join(f"t.{quote(k)} = s.{quote('__mk_' + k)}" for k in keys) + f" AND t.{END_AT} IS NULL"
-            outcome = merged(
-                table.merge(staged.alias("s"), on)
-                .whenMatchedUpdate(condition=changed, set={END_AT: at})
-                .whenNotMatchedInsert(values={**{quote(c): _col(c, "s") for c in columns}, START_AT: at, END_AT: F.lit(None).cast(TimestampType())})
-                .whenNotMatchedBySourceUpdate(condition=f"t.{END_AT} IS NULL", set={END_AT: at})
-                .execute()
-            )
+            outcome = merged(merge(spark, self.target.sql_ref, staged, on, [
+                f"WHEN MATCHED AND {changed} THEN UPDATE SET t.{END_AT} = {at}",
+                f"WHEN NOT MATCHED THEN {_insert([*columns, START_AT, END_AT], [*(f's.{quote(c)}' for c in columns), at, 'CAST(NULL AS TIMESTAMP)'])}",
+                f"WHEN NOT MATCHED BY SOURCE AND t.{END_AT} IS NULL THEN UPDATE SET t.{END_AT} = {at}",
+            ]))
             outcome.rows_read = rows
             return _timed(outcome, started, read_seconds)
         finally:
@@ -315,10 +328,10 @@ def _timed(outcome: BatchOutcome, started: float, read_seconds: float) -> BatchO
     return outcome
 
 
-def merged(metrics) -> BatchOutcome:
-    """The outcome of a Delta MERGE from the metrics row ``execute()`` returns (no row: Delta
+def merged(rows: list) -> BatchOutcome:
+    """The outcome of a Delta MERGE from the metrics row it answers with (no row: Delta
     skipped the commit as an already-applied transaction)."""
-    row = metrics.first() if metrics is not None else None
+    row = rows[0] if rows else None
     if row is None:
         return BatchOutcome()
     return BatchOutcome(inserted=row["num_inserted_rows"], updated=row["num_updated_rows"], deleted=row["num_deleted_rows"])

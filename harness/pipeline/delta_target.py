@@ -1,13 +1,16 @@
 """One Delta table the pipeline writes: by name in the metastore or by path.
 
 Creation from a Spark schema, additive schema evolution, Delta's idempotent-write
-transaction ids, and the metrics of the table's last commit — everything the writers need,
-through Delta's own Spark integration (``delta.tables.DeltaTable``).
+transaction ids, the metrics of the table's last commit, and MERGE — everything the writers
+need, through Delta's own Spark integration in SQL (``CREATE TABLE … USING DELTA``,
+``MERGE INTO``, ``DESCRIBE HISTORY``), which works the same on a classic session and through
+Spark Connect (Delta's Python ``DeltaTable`` API needs Delta's Connect plugin on the server).
 """
 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from dataclasses import dataclass
 
 from pyspark.sql.types import StructField, StructType
@@ -56,47 +59,76 @@ class DeltaTarget:
         return f"delta.{quote(self.path)}"
 
     # -- existence and creation ---------------------------------------------------------
-    def exists(self, spark) -> bool:
-        from delta.tables import DeltaTable
-
-        if self.path:
-            return DeltaTable.isDeltaTable(spark, self.path)
-        return spark.catalog.tableExists(self.name)
-
-    def table(self, spark):
-        from delta.tables import DeltaTable
-
-        return DeltaTable.forPath(spark, self.path) if self.path else DeltaTable.forName(spark, self.name)
+    def read(self, spark):
+        """The table's current rows as a DataFrame."""
+        return spark.read.format("delta").load(self.path) if self.path else spark.read.table(self.name)
 
     def ensure(self, spark, schema: StructType) -> None:
         """Create the table with ``schema`` if it does not exist; otherwise add the columns
         it lacks (a source that grew a property), never dropping or retyping one."""
-        from delta.tables import DeltaTable
-
         if self.name and "." in self.name:
             spark.sql(f"CREATE SCHEMA IF NOT EXISTS {quote(self.name.split('.')[0])}")
-        if not self.exists(spark):
-            builder = DeltaTable.createIfNotExists(spark)
-            builder = builder.tableName(self.name) if self.name else builder.location(self.path)
-            builder.addColumns(schema).execute()
-            return
+        columns = ", ".join(f"{quote(f.name)} {f.dataType.simpleString()}" for f in schema.fields)
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {self.sql_ref} ({columns}) USING DELTA")
         self.evolve(spark, schema)
 
     def evolve(self, spark, schema: StructType) -> None:
         """Add the columns and nested struct fields of ``schema`` the table lacks."""
-        missing = missing_fields(self.table(spark).toDF().schema, schema)
+        missing = missing_fields(self.read(spark).schema, schema)
         if missing:
             columns = ", ".join(f"{'.'.join(quote(p) for p in path)} {dtype.simpleString()}" for path, dtype in missing)
             spark.sql(f"ALTER TABLE {self.sql_ref} ADD COLUMNS ({columns})")
 
     # -- commits -------------------------------------------------------------------------
+
     def last_commit(self, spark) -> Commit:
-        row = self.table(spark).history(1).select("version", "operation", "operationMetrics").first()
+        row = spark.sql(f"DESCRIBE HISTORY {self.sql_ref} LIMIT 1").select(
+            "version", "operation", "operationMetrics").first()
         metrics = row["operationMetrics"] or {}
 
         if row["operation"] in ("WRITE", "STREAMING UPDATE", "CREATE OR REPLACE TABLE AS SELECT"):
             return Commit(row["version"], row["operation"], inserted=int(metrics.get("numOutputRows", 0) or 0))
         return Commit(row["version"], row["operation"])
+
+
+@dataclass(frozen=True)
+class Written:
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+def _metric(metrics: dict, *names: str) -> int:
+    return sum(int(metrics.get(n) or 0) for n in names)
+
+
+def written_since(spark, target_ref: str, version: int | None) -> Written:
+    """Rows the table's commits after ``version`` inserted, updated and deleted (history)."""
+    rows = spark.sql(f"DESCRIBE HISTORY {target_ref}").select("version", "operation", "operationMetrics").collect()
+    inserted = updated = deleted = 0
+    for row in rows:
+        if version is not None and row["version"] <= version:
+            continue
+        metrics = row["operationMetrics"] or {}
+        if row["operation"] == "MERGE":
+            inserted += _metric(metrics, "numTargetRowsInserted")
+            updated += _metric(metrics, "numTargetRowsUpdated")
+            deleted += _metric(metrics, "numTargetRowsDeleted")
+        elif row["operation"] in ("WRITE", "STREAMING UPDATE"):
+            inserted += _metric(metrics, "numOutputRows")
+    return Written(inserted, updated, deleted)
+
+
+def merge(spark, target_ref: str, source, on: str, clauses: list[str]):
+    """``MERGE INTO target_ref t USING <source> s ON on <clauses>``; returns the metrics
+    DataFrame Delta answers with (no row when the commit was skipped as already applied)."""
+    view = f"lakeflow_merge_{uuid.uuid4().hex}"
+    source.createOrReplaceTempView(view)
+    try:
+        result = spark.sql(f"MERGE INTO {target_ref} t USING {view} s ON {on} {' '.join(clauses)}")
+        return result.collect()
+    finally:
+        spark.catalog.dropTempView(view)
 
 
 @contextlib.contextmanager

@@ -12,6 +12,12 @@ one key are ordered by the sequence column in one place. Snapshot tables are rea
 State lives under ``<home>/pipelines/<pipeline>/<table>/`` (``checkpoint/``, ``tombstones/``).
 Tables run on a bounded pool of threads (``max_concurrent``); a failed table is reported
 and the others finish.
+
+On a Spark Connect session the same runner works: the micro-batch function
+(:class:`BatchApplier`) is pickled to the server and runs in its Python workers, the writer
+speaks SQL to Delta, and state paths are the server's. Per-batch figures cannot travel back
+from the server, so a table's totals come from its Delta history (the commits the run made)
+and the stream's progress (rows read).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from datasource.metrics import METRICS_DIR, total_requests
-from harness.pipeline.apply import IS_DELETE, TableWriter
+from harness.pipeline.apply import IS_DELETE, BatchOutcome, TableWriter
 from harness.pipeline.checkpoint import clear_unfinished_first_batch
 from harness.pipeline.delta_target import DeltaTarget
 from harness.pipeline.progress import PlainProgress, TableProgress
@@ -37,6 +43,26 @@ log = logging.getLogger("lakeflow.pipeline")
 
 _ERROR_LINE = re.compile(r"\b(\w*(?:Error|Exception)): (.+)")
 _PREFERRED = ("ConnectorError", "UnknownTableError", "OptionError", "ConversionError", "HttpError")
+
+
+def is_remote(spark) -> bool:
+    """Whether ``spark`` is a Spark Connect session."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+class BatchApplier:
+    """The ``foreachBatch`` function of one table: applies each micro-batch with its writer
+    and, on a classic session, reports the outcome. Picklable without ``report`` (a Spark
+    Connect server runs it in its own Python)."""
+
+    def __init__(self, writer: TableWriter, report=None):
+        self.writer = writer
+        self.report = report
+
+    def __call__(self, batch, batch_id: int) -> None:
+        outcome = self.writer.apply_batch(batch, batch_id)
+        if self.report is not None and outcome.rows_read:
+            self.report(outcome)
 
 
 def summarize_error(exc: BaseException) -> str:
@@ -215,23 +241,22 @@ class PipelineRunner:
         table.setup_seconds = time.monotonic() - t0
         log.info("table %s: destination ready in %.1fs", plan.destination, table.setup_seconds)
 
-        def apply(batch, batch_id: int) -> None:
-            outcome = writer.apply_batch(batch, batch_id)
-            if outcome.rows_read == 0:
-                return
+        def report(outcome: BatchOutcome) -> None:
             with self._lock:
                 table.batches += 1
                 table.totals.add(outcome)
             self._count_requests(plan, table)
             self._event(table, "batch")
 
+        remote = is_remote(spark)
+        version_before = writer.version
         checkpoint = self.state_dir(plan) / "checkpoint"
         clear_unfinished_first_batch(checkpoint)
         query = (
             changes.writeStream.queryName(f"lakeflow_{self.spec.name}_{plan.destination}")
             .option("checkpointLocation", str(checkpoint))
             .trigger(availableNow=True)
-            .foreachBatch(apply)
+            .foreachBatch(BatchApplier(writer, None if remote else report))
             .start()
         )
         self._queries.append(query)
@@ -239,6 +264,12 @@ class PipelineRunner:
             query.awaitTermination()
         finally:
             self._queries.remove(query)
+        if remote:
+            batches = [p for p in query.recentProgress if (p.numInputRows or 0) > 0]
+            outcome = writer.outcome_since(spark, version_before)
+            outcome.rows_read = sum(p.numInputRows for p in batches)
+            table.batches = len(batches)
+            table.totals.add(outcome)
         # A simple stream reads the source while Spark plans the micro-batch (latestOffset /
         # getBatch); count that as reading, beside the batch's own materialization.
         for progress in query.recentProgress:

@@ -89,7 +89,7 @@ def main() -> int:
             source: hubspot
             connection: bench_none
             destination: {{path: {work / 'tables'}}}
-            options: {{lookback_seconds: "0", maxRecordsPerBatch: "5000", ten_second_limit: "1000000", search_per_second: "100000"}}
+            options: {{lookback_seconds: "0", ten_second_limit: "1000000", search_per_second: "100000"}}
             tables:
               - source_table: contacts
         """))

@@ -1,8 +1,8 @@
 """Find a connector class by source name, the only way the runtime reaches a concrete source.
 
-A source ``<name>`` lives in the package ``sources.<name>``; its connector is the
-``LakeflowConnect`` subclass that package exports (or that ``sources/<name>/<name>.py``
-defines).
+A source ``<name>`` is a package ``sources.<name>`` holding ``<name>.py``; its connector is
+the ``LakeflowConnect`` subclass that package exports (or that ``sources/<name>/<name>.py``
+defines). Packages without such a module (``interface``, ``http``, the toolkit) are not sources.
 """
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ import importlib
 import inspect
 import pkgutil
 import re
+from pathlib import Path
 
 import sources
 from sources.interface import LakeflowConnect
 
-_NOT_SOURCES = {"interface", "http"}
+def _is_source(name: str) -> bool:
+    return any((Path(root) / name / f"{name}.py").is_file() for root in sources.__path__)
 
 
 def available_sources() -> list[str]:
-    return sorted(
-        m.name for m in pkgutil.iter_modules(sources.__path__) if m.ispkg and m.name not in _NOT_SOURCES
-    )
+    return sorted(m.name for m in pkgutil.iter_modules(sources.__path__) if m.ispkg and _is_source(m.name))
 
 
 def _connector_in(module) -> type[LakeflowConnect] | None:
@@ -59,7 +59,7 @@ def source_name_of(cls: type) -> str:
     there (``sources.hubspot.hubspot.HubSpotLakeflowConnect`` → ``hubspot``), otherwise the
     class name in snake case without its suffix (``MyShopLakeflowConnect`` → ``my_shop``)."""
     parts = cls.__module__.split(".")
-    if len(parts) >= 2 and parts[0] == "sources" and parts[1] not in _NOT_SOURCES:
+    if len(parts) >= 2 and parts[0] == "sources" and _is_source(parts[1]):
         return parts[1]
     name = re.sub(r"(LakeflowConnect|Connector|Connect|Source)$", "", cls.__name__) or cls.__name__
     return re.sub(r"[^a-z0-9_]", "", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower())

@@ -497,22 +497,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", default=None, help="with --target databricks: ~/.databrickscfg profile")
     run_flags(run)
     run.set_defaults(func=cmd_pipeline_run)
+    def resolve_flags(p: argparse.ArgumentParser, sandbox_help: str) -> None:
+        """SPEC, and how its tables are resolved against the source (or its sandbox)."""
+        p.add_argument("spec")
+        p.add_argument("--sandbox", action="store_true", help=sandbox_help)
+        p.add_argument("--option", action="append", metavar="KEY=VALUE", help="connector option (repeatable)")
+        p.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
+
     validate = psub.add_parser("validate", help="check SPEC and its tables against the source (no Spark)")
-    validate.add_argument("spec")
-    validate.add_argument("--sandbox", action="store_true", help="check against the source's sandbox")
-    validate.add_argument("--option", action="append", metavar="KEY=VALUE", help="connector option (repeatable)")
-    validate.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
+    resolve_flags(validate, "check against the source's sandbox")
     validate.set_defaults(func=cmd_pipeline_validate)
     render = psub.add_parser("render", help="write SPEC as a Databricks Spark Declarative Pipelines source + settings")
-    render.add_argument("spec")
+    resolve_flags(render, "read table metadata from the source's sandbox")
     render.add_argument("--target", choices=["databricks"], default="databricks", help="render target (databricks)")
     render.add_argument("--output", default="build/databricks", help="output folder (default build/databricks)")
-    render.add_argument("--sandbox", action="store_true", help="read table metadata from the source's sandbox")
-    render.add_argument("--option", action="append", metavar="KEY=VALUE", help="connector option (repeatable)")
-    render.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
     render.set_defaults(func=cmd_pipeline_render)
     deploy = psub.add_parser("deploy", help="deploy SPEC as a Databricks pipeline (render, upload, create or update)")
-    deploy.add_argument("spec")
+    resolve_flags(deploy, "read table metadata from the source's sandbox")
     deploy.add_argument("--target", choices=["databricks"], default="databricks", help="deploy target (databricks)")
     deploy.add_argument("--workspace-dir", default=None, help="workspace folder for the pipeline file and wheel "
                         "(default /Users/<you>/lakeflow/<pipeline name>)")
@@ -522,9 +523,6 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--profile", default=None, help="~/.databrickscfg profile (default: DATABRICKS_HOST/TOKEN "
                         "or DATABRICKS_CONFIG_PROFILE)")
     deploy.add_argument("--output", default="build/databricks", help="local folder for the rendered files and wheel")
-    deploy.add_argument("--sandbox", action="store_true", help="read table metadata from the source's sandbox")
-    deploy.add_argument("--option", action="append", metavar="KEY=VALUE", help="connector option (repeatable)")
-    deploy.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
     deploy.set_defaults(func=cmd_pipeline_deploy)
 
     connect = sub.add_parser("spark-connect", help="start, stop or show a local Spark Connect server")

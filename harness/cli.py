@@ -463,6 +463,14 @@ def cmd_test(args: argparse.Namespace) -> int:
             shutil.rmtree(server_home, ignore_errors=True)
 
 
+# ------------------------------------------------------------------------------ doc checks
+def cmd_check_docs(args: argparse.Namespace) -> int:
+    """``check-doc PATH...`` / ``check-readme PATH...``: one line per problem, exit 1 on any."""
+    from harness.doc_checks import main as check
+
+    return check([args.kind, *args.paths])
+
+
 # ------------------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lakeflow", description="Lakeflow community connectors: pipelines, sandboxes and tools.")
@@ -567,6 +575,12 @@ def build_parser() -> argparse.ArgumentParser:
     for up in (create, *[usub.choices[n] for n in ("show", "delete")]):
         up.add_argument("--profile", default=None, help="~/.databrickscfg profile (default: DATABRICKS_HOST/TOKEN "
                         "or DATABRICKS_CONFIG_PROFILE)")
+
+    for kind, name, what in (("doc", "check-doc", "a source's researched API doc (sources/<name>/<name>_api_doc.md)"),
+                             ("readme", "check-readme", "a source's public README (sources/<name>/README.md)")):
+        check = sub.add_parser(name, help=f"check {what} against its template's checklist")
+        check.add_argument("paths", nargs="+", metavar="PATH")
+        check.set_defaults(func=cmd_check_docs, kind=kind)
 
     sandbox = sub.add_parser("sandbox", help="run a source's sandbox API server in the foreground")
     sandbox.add_argument("source", help="example or hubspot")

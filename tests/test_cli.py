@@ -79,3 +79,22 @@ def test_live_without_credentials_fails_naming_them():
                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 1, out.stdout[-2000:]
     assert "--live: no credentials for example: set LAKEFLOW_EXAMPLE_ACCESS_TOKEN" in out.stdout
+
+
+def test_check_doc_and_check_readme(tmp_path):
+    """`lakeflow check-doc` / `check-readme`: every source passes; a README without its
+    connection parameters section fails with PATH:LINE and exit 1."""
+    def lakeflow(*args):
+        return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=PROJECT_ROOT, capture_output=True,
+                              text=True, timeout=120)
+
+    docs = sorted(str(p) for p in (PROJECT_ROOT / "sources").glob("*/*_api_doc.md"))
+    readmes = sorted(str(p.parent / "README.md") for p in (PROJECT_ROOT / "sources").glob("*/*_api_doc.md"))
+    assert docs and lakeflow("check-doc", *docs).returncode == 0
+    assert lakeflow("check-readme", *readmes).returncode == 0
+    text = (PROJECT_ROOT / "sources" / "example" / "README.md").read_text()
+    start = text.index("## Connection parameters")
+    bad = tmp_path / "README.md"
+    bad.write_text(text[:start] + text[text.index("\n## ", start + 1) + 1:])
+    out = lakeflow("check-readme", str(bad))
+    assert out.returncode == 1 and f"{bad}:" in out.stdout and "Connection parameters" in out.stdout

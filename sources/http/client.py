@@ -212,3 +212,69 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+    def paginate(self, path: str, paginator: Any, *, params: Mapping[str, Any] | None = None,
+                 records_path: str | None = None, method: str = "GET", **request_kwargs: Any):
+        """THE paging loop: yield each page's records (a :class:`~sources.toolkit.paginators.Page`,
+        a list) of the listing at ``path``, as ``paginator`` (:mod:`sources.toolkit.paginators`)
+        walks it, until the paginator answers ``None`` for the next request.
+
+        * Every page goes through :meth:`request` with an ``expect`` check: a 200 whose records
+          are not at ``records_path`` (default: the paginator's) is retried, then fails naming
+          the endpoint — it never ends the listing quietly. An ``expect`` passed here runs too.
+        * A next request equal to one already sent in this read (a token or link that
+          repeats) fails naming the endpoint instead of reading the same pages forever.
+        * A next link to another host than ``base_url`` is refused (it would carry the
+          credentials elsewhere).
+        * Pages are read lazily: stop iterating to stop reading.
+        """
+        import json as _json
+        from urllib.parse import urlsplit
+
+        from sources.toolkit.paginators import NEXT_URL, Page, PageError, records_at
+
+        where = paginator.records_path if records_path is None else records_path
+        extra_expect = request_kwargs.pop("expect", None)
+        endpoint = f"{method.upper()} {path.split('?')[0]}"
+        home = urlsplit(self.base_url)[:2]
+        wanted = paginator.first_request(dict(params or {}))
+        seen: set[str] = set()
+        status: int | None = None
+        while True:
+            target = wanted.get(NEXT_URL, path)
+            sent = {k: v for k, v in wanted.items() if k != NEXT_URL}
+            if urlsplit(self.url(target))[:2] != home:
+                raise HttpError(method, path, status, self.redact(
+                    f"{endpoint}: the next page is on another host ({target}); refusing to follow it"))
+            key = _json.dumps([self.url(target), sent], sort_keys=True, default=str)
+            if key in seen:
+                raise HttpError(method, path, status, self.redact(
+                    f"{endpoint}: the paging cycles: the request for page {len(seen) + 1} ({key}) repeats an "
+                    "earlier one of this read, so the listing would never end. Check the API's next-page token."))
+            seen.add(key)
+            decoded: list = []
+
+            def expect(response: requests.Response) -> str | None:
+                try:
+                    body = response.json()
+                except ValueError:
+                    return "not JSON"
+                problem = paginator.check(body, where)
+                if problem is None and extra_expect is not None:
+                    problem = extra_expect(response)
+                if problem is None:
+                    decoded[:] = [body]
+                return problem
+
+            response = self.request(method, target, params=sent, expect=expect, **request_kwargs)
+            status = response.status_code
+            body = decoded[0]
+            try:
+                records = records_at(body, where)
+                following = paginator.next_request(dict(wanted), body, response)
+            except PageError as exc:
+                raise HttpError(method, path, status, self.redact(f"{endpoint}: {exc}")) from None
+            yield Page(records, sent, following)
+            if following is None:
+                return
+            wanted = dict(following)

@@ -1,0 +1,33 @@
+"""Building blocks shared by connectors: paginators (walked by ``HttpClient.paginate``),
+cursors and offsets of incremental reads, and declared options."""
+
+from sources.toolkit.cursors import (
+    CursorError,
+    InclusiveCursor,
+    KeysetOffset,
+    Window,
+    Windows,
+    cursor_key,
+    parse_instant,
+    same_cursor,
+)
+from sources.toolkit.options import Opt, OptionSet
+from sources.toolkit.paginators import (
+    BodyTokenPaginator,
+    KeysetPaginator,
+    LinkHeaderPaginator,
+    OffsetPaginator,
+    Page,
+    PageError,
+    PageNumberPaginator,
+    Paginator,
+    SinglePage,
+    records_at,
+    value_at,
+)
+
+__all__ = [
+    "BodyTokenPaginator", "CursorError", "InclusiveCursor", "KeysetOffset", "KeysetPaginator", "LinkHeaderPaginator",
+    "OffsetPaginator", "Opt", "OptionSet", "Page", "PageError", "PageNumberPaginator", "Paginator", "SinglePage",
+    "Window", "Windows", "cursor_key", "parse_instant", "records_at", "same_cursor", "value_at",
+]

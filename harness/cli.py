@@ -463,6 +463,20 @@ def cmd_test(args: argparse.Namespace) -> int:
             shutil.rmtree(server_home, ignore_errors=True)
 
 
+# ------------------------------------------------------------------------------ new-source
+def cmd_new_source(args: argparse.Namespace) -> int:
+    from harness.scaffold import ScaffoldError, new_source
+
+    try:
+        written = new_source(args.name, Path(args.root) if args.root else PROJECT_ROOT)
+    except ScaffoldError as exc:
+        raise UsageError(str(exc)) from None
+    for path in written:
+        _print(f"wrote {path}")
+    _print(f"next: .venv/bin/lakeflow test {args.name}   # fails, saying what to implement first (docs/authoring.md)")
+    return 0
+
+
 # ------------------------------------------------------------------------------ doc checks
 def cmd_check_docs(args: argparse.Namespace) -> int:
     """``check-doc PATH...`` / ``check-readme PATH...``: one line per problem, exit 1 on any."""
@@ -575,6 +589,11 @@ def build_parser() -> argparse.ArgumentParser:
     for up in (create, *[usub.choices[n] for n in ("show", "delete")]):
         up.add_argument("--profile", default=None, help="~/.databrickscfg profile (default: DATABRICKS_HOST/TOKEN "
                         "or DATABRICKS_CONFIG_PROFILE)")
+
+    new = sub.add_parser("new-source", help="write a new source's connector, sandbox, tests and docs (never overwrites)")
+    new.add_argument("name", help="the source's name: lower-case letters, digits and _ (format lakeflow_<name>)")
+    new.add_argument("--root", default=None, help=argparse.SUPPRESS)
+    new.set_defaults(func=cmd_new_source)
 
     for kind, name, what in (("doc", "check-doc", "a source's researched API doc (sources/<name>/<name>_api_doc.md)"),
                              ("readme", "check-readme", "a source's public README (sources/<name>/README.md)")):

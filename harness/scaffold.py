@@ -140,7 +140,7 @@ suite can check that a fresh connector reads them."""
 
 from __future__ import annotations
 
-from harness.write_back import LakeflowConnectWriteTestUtils
+from sources.interface.write_back import LakeflowConnectWriteTestUtils
 
 
 class {camel}TestUtils(LakeflowConnectWriteTestUtils):

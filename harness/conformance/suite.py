@@ -37,7 +37,7 @@ from sources.interface.contract import offset_key, validate_metadata
 from harness.conformance.config import MODE_ENV, dev_config_path, env_names, live_options
 from harness.conformance.reading import LoopRead, key_of, poll, read_all
 from harness.conformance.truth_checks import CHANGES, TruthChecks, compare_keys
-from harness.write_back import LakeflowConnectWriteTestUtils
+from sources.interface.write_back import LakeflowConnectWriteTestUtils
 from sources.interface import INGESTION_TYPES, LakeflowConnect, SupportsPartition, SupportsPartitionedStream
 
 MISSING_TABLE = "__lakeflow_no_such_table__"

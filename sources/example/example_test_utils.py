@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from harness.write_back import LakeflowConnectWriteTestUtils
+from sources.interface.write_back import LakeflowConnectWriteTestUtils
 from sources.example.example import ExampleApiError, ExampleLakeflowConnect
 
 _ID = {"customers": "customer_id", "orders": "order_id", "events": "event_id"}

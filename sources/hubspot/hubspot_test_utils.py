@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from harness.write_back import LakeflowConnectWriteTestUtils
+from sources.interface.write_back import LakeflowConnectWriteTestUtils
 from sources.hubspot.api import DEFAULT_BASE_URL, HubSpotApi
 
 BATCH = 100

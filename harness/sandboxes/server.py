@@ -236,10 +236,6 @@ class SandboxServer:
         with self.lock:
             self._faults.extend((endpoint, fault) for _ in range(times))
 
-    def clear_faults(self) -> None:
-        with self.lock:
-            self._faults.clear()
-
     def _take_fault(self, endpoint: str) -> Fault | None:
         with self.lock:
             for i, (target, fault) in enumerate(self._faults):

@@ -123,7 +123,7 @@ def test_chosen_table_options_and_lower_cased_connection_options(client, api):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("nosuch", "c", {"token": "x"}), "Unknown source 'nosuch'. Available sources: example, hubspot"),
+    (("nosuch", "c", {"token": "x"}), "Unknown source 'nosuch'. Available sources: example, github, hubspot"),
     (("hubspot", "c", {"service_key": "k", "api_key": "x"}),
      "'api_key' is not a connection option of hubspot. Valid options: service_key, access_token, base_url, "
      "connect_timeout, read_timeout, retry_max_attempts, retry_base_delay, retry_max_delay, request_deadline."),

@@ -1,0 +1,5 @@
+"""The github connector."""
+
+from sources.github.github import GithubLakeflowConnect
+
+__all__ = ["GithubLakeflowConnect"]

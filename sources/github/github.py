@@ -1,0 +1,182 @@
+"""``GithubLakeflowConnect``: one GitHub repository (and one organisation's repositories) as
+Spark tables, read through the REST API v3 (see ``github_api_doc.md``).
+
+Connection options: ``access_token`` (required; a fine-grained personal access token, sent as
+``Authorization: Bearer``), ``base_url`` (default ``https://api.github.com``) and the shared
+client's ``connect_timeout``, ``read_timeout``, ``retry_*`` and ``request_deadline``. Table
+options: ``owner`` and ``repo`` (every table but ``repositories``), ``org`` (``repositories``).
+
+Incremental tables are listed newest first (``direction=desc``) and sorted back into cursor
+order here: under concurrent writes a page-numbered listing in descending order can only
+repeat records (deduplicated), never skip one. ``issues`` and ``commits`` send ``since`` (one
+second before the offset's cursor, so the bound's inclusiveness does not matter);
+``pull_requests`` and ``repositories`` have no such filter and stop paging at the first page
+older than the offset. The offset is an :class:`InclusiveCursor` (the highest cursor read and
+the ids read at it), so records sharing one timestamp are neither lost nor repeated.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Iterator
+
+from pyspark.sql.types import ArrayType, BooleanType, LongType, StringType, StructField, StructType, TimestampType
+
+from sources.http import HttpClient, HttpSettings
+from sources.http.retry import RetryPolicy
+from sources.interface import ConnectorError, LakeflowConnect, ReadLimits, SupportsReadLimits, UnknownTableError
+from sources.interface.options import option
+from sources.interface.read_limits import NO_LIMITS
+from sources.toolkit import InclusiveCursor, LinkHeaderPaginator, cursor_key, parse_instant
+
+DEFAULT_BASE_URL = "https://api.github.com"
+S, L, B, T = StringType(), LongType(), BooleanType(), TimestampType()
+
+
+def _struct(**fields) -> StructType:
+    return StructType([StructField(name, kind, True) for name, kind in fields.items()])
+
+
+_USER = _struct(login=S, id=L, type=S)
+_LABEL = _struct(id=L, name=S, color=S)
+_REF = _struct(ref=S, sha=S)
+_SIG = _struct(name=S, email=S, date=T)
+SCHEMAS: dict[str, StructType] = {
+    "issues": _struct(id=L, node_id=S, number=L, title=S, body=S, state=S, state_reason=S, locked=B, comments=L,
+                      user=_USER, labels=ArrayType(_LABEL), assignees=ArrayType(_USER),
+                      milestone=_struct(id=L, number=L, title=S), author_association=S, html_url=S,
+                      created_at=T, updated_at=T, closed_at=T),
+    "pull_requests": _struct(id=L, node_id=S, number=L, title=S, body=S, state=S, locked=B, draft=B, user=_USER,
+                             labels=ArrayType(_LABEL), head=_REF, base=_REF, merge_commit_sha=S,
+                             author_association=S, html_url=S, created_at=T, updated_at=T, closed_at=T,
+                             merged_at=T),
+    "commits": _struct(sha=S, node_id=S, html_url=S, author=_USER, committer=_USER,
+                       commit=_struct(message=S, author=_SIG, committer=_SIG, comment_count=L),
+                       parents=ArrayType(_struct(sha=S))),
+    "releases": _struct(id=L, node_id=S, tag_name=S, target_commitish=S, name=S, body=S, draft=B, prerelease=B,
+                        author=_USER, html_url=S, created_at=T, published_at=T),
+    "repositories": _struct(id=L, node_id=S, name=S, full_name=S, private=B, owner=_USER, html_url=S,
+                            description=S, fork=B, language=S, default_branch=S, stargazers_count=L,
+                            forks_count=L, open_issues_count=L, archived=B, topics=ArrayType(S), visibility=S,
+                            created_at=T, updated_at=T, pushed_at=T),
+}
+METADATA: dict[str, dict] = {
+    "issues": {"primary_keys": ["id"], "cursor_field": "updated_at", "ingestion_type": "cdc"},
+    "pull_requests": {"primary_keys": ["id"], "cursor_field": "updated_at", "ingestion_type": "cdc"},
+    "commits": {"primary_keys": ["sha"], "cursor_field": "commit.committer.date", "ingestion_type": "append"},
+    "releases": {"primary_keys": ["id"], "cursor_field": None, "ingestion_type": "snapshot"},
+    "repositories": {"primary_keys": ["id"], "cursor_field": "updated_at", "ingestion_type": "cdc"},
+}
+#: table -> (path under /repos/{owner}/{repo} or /orgs/{org}, query, sends ``since``)
+_LISTINGS = {
+    "issues": ("/issues", {"state": "all", "sort": "updated", "direction": "desc"}, True),
+    "pull_requests": ("/pulls", {"state": "all", "sort": "updated", "direction": "desc"}, False),
+    "commits": ("/commits", {}, True),
+    "releases": ("/releases", {}, False),
+    "repositories": ("/repos", {"type": "all", "sort": "updated", "direction": "desc"}, False),
+}
+TABLE_OPTIONS: tuple[str, ...] = ("owner", "repo", "org")
+CONNECTION_OPTIONS = ("access_token", "base_url", "connect_timeout", "read_timeout", "retry_max_attempts",
+                      "retry_base_delay", "retry_max_delay", "request_deadline")
+
+
+def _rate_limited(status: int, headers, body: str) -> str | None:
+    """GitHub's rate limits: 429, or 403 with ``Retry-After`` or ``X-RateLimit-Remaining: 0``."""
+    if status in (403, 429) and (headers.get("Retry-After") is not None or headers.get("X-RateLimit-Remaining") == "0"):
+        return "retry"
+    return None
+
+
+def _cursor(table: str, record: dict):
+    return record["commit"]["committer"]["date"] if table == "commits" else record.get("updated_at")
+
+
+class GithubLakeflowConnect(LakeflowConnect, SupportsReadLimits):
+    """Reads GitHub (see the module docstring)."""
+
+    def __init__(self, options: dict[str, str]) -> None:
+        super().__init__(dict(options))
+        token = option(self.options, "access_token")
+        if token is None:
+            raise ConnectorError("Github option 'access_token' is required: a fine-grained personal access token.")
+        self._token = token
+        self.base_url = (option(self.options, "base_url") or DEFAULT_BASE_URL).rstrip("/")
+        self.http = HttpSettings.from_options(self.options, owner="Github")
+        self._client: HttpClient | None = None
+
+    def __repr__(self) -> str:
+        return f"GithubLakeflowConnect(base_url={self.base_url!r})"
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_client": None}
+
+    @property
+    def client(self) -> HttpClient:
+        if self._client is None:
+            headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/vnd.github+json",
+                       "X-GitHub-Api-Version": "2022-11-28"}
+            self._client = HttpClient.from_settings(self.base_url, self.http, headers=headers, secrets=[self._token],
+                                                    retry=RetryPolicy(classify=_rate_limited))
+        return self._client
+
+    def _check(self, table_name: str) -> str:
+        if table_name not in METADATA:
+            raise UnknownTableError(table_name, self.list_tables())
+        return table_name
+
+    def list_tables(self) -> list[str]:
+        return list(METADATA)
+
+    def get_table_schema(self, table_name: str, table_options: dict[str, str]) -> StructType:
+        return SCHEMAS[self._check(table_name)]
+
+    def read_table_metadata(self, table_name: str, table_options: dict[str, str]) -> dict:
+        return dict(METADATA[self._check(table_name)])
+
+    def _path(self, table: str, table_options: dict[str, str]) -> str:
+        names = ("org",) if table == "repositories" else ("owner", "repo")
+        values = [option(table_options or {}, n) for n in names]
+        if None in values:
+            raise ConnectorError(f"Github table {table!r} needs the table option(s) {', '.join(names)}.")
+        return ("/orgs/" if table == "repositories" else "/repos/") + "/".join(values) + _LISTINGS[table][0]
+
+    def read_table(self, table_name: str, start_offset: dict, table_options: dict[str, str], *,
+                   limits: ReadLimits = NO_LIMITS) -> tuple[Iterator[dict], dict]:
+        _, query, sends_since = _LISTINGS[self._check(table_name)]
+        path = self._path(table_name, table_options)
+        if METADATA[table_name]["ingestion_type"] == "snapshot":
+            pages = self.client.paginate(path, LinkHeaderPaginator(), params={**query, "per_page": 100})
+            return (record for page in pages for record in page), None
+        state = InclusiveCursor.parse(start_offset, table_name)
+        end = None if limits.end_offset is None else InclusiveCursor.parse(limits.end_offset, table_name)
+        params = {**query, "per_page": 100}
+        if sends_since and state.since:  # a second early: correct whether GitHub's bound is inclusive or not
+            params["since"] = (parse_instant(state.since) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        key = METADATA[table_name]["primary_keys"][0]
+        newest: dict = {}  # id -> record; a page shift may repeat one
+        for page in self.client.paginate(path, LinkHeaderPaginator(), params=params):
+            for record in page:
+                if table_name != "issues" or "pull_request" not in record:  # the issues list includes PRs
+                    newest.setdefault(record[key], record)
+            if state.since and page and cursor_key(_cursor(table_name, page[-1])) < cursor_key(state.since):
+                break  # newest first: the rest is older than the offset
+        ordered = sorted(newest.values(), key=lambda r: (cursor_key(_cursor(table_name, r)), r[key]))
+        out: list = []
+        for record in ordered:
+            value = _cursor(table_name, record)
+            if end is not None and (cursor_key(value) > cursor_key(end.cursor) or (
+                    cursor_key(value) == cursor_key(end.cursor) and record[key] not in end.seen_at_cursor)):
+                continue  # past a replay's end
+            if limits.max_records and len(out) >= limits.max_records:
+                break
+            out += [w["r"] for w in state.take([{"c": value, "k": record[key], "r": record}], "c", "k")]
+        else:
+            if end is not None:  # everything up to the replay's end was returned
+                return iter(out), dict(limits.end_offset)
+        offset = state.to_offset()  # ids sorted: the same offset whatever order GitHub gave ties in
+        return iter(out), offset and {**offset, "seen_at_cursor": sorted(offset["seen_at_cursor"])}
+
+    def read_table_deletes(self, table_name: str, start_offset: dict, table_options: dict[str, str], *,
+                           limits: ReadLimits = NO_LIMITS) -> tuple[Iterator[dict], dict]:
+        raise ConnectorError(f"Github table {self._check(table_name)!r} reports no deletes (GitHub's REST "
+                             "listings do not return deleted records).")

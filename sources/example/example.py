@@ -19,8 +19,8 @@ converts them to the schema.
 
 from __future__ import annotations
 
-import threading
-from datetime import datetime, timezone
+from contextlib import contextmanager
+from itertools import chain
 from typing import Any, Iterator
 
 from pyspark.sql.types import (
@@ -46,13 +46,35 @@ from sources.interface import (
     SupportsReadLimits,
     UnknownTableError,
 )
-from sources.interface.options import float_option, int_option, option
+from sources.interface.options import option
 from sources.interface.read_limits import NO_LIMITS
+from sources.toolkit import (
+    KeysetOffset,
+    KeysetPaginator,
+    Opt,
+    OptionSet,
+    PageNumberPaginator,
+    SinglePage,
+    Windows,
+)
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8765"
 DEFAULT_PAGE_SIZE = 200
 MAX_PAGE_SIZE = 500
 DEFAULT_PARTITION_SIZE = 1000
+
+#: The connector's own connection options; the shared client's (``connect_timeout`` …) are
+#: read by :meth:`HttpSettings.from_options`.
+OPTIONS = OptionSet(
+    Opt("access_token", secret=True, required=True,
+        doc="the bearer token of the example API (for the sandbox: the --token it was started with)"),
+    Opt("base_url", default=DEFAULT_BASE_URL),
+    Opt("page_size", int, default=DEFAULT_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE),
+    Opt("max_requests_per_second", int, default=50, low=1),
+    # ``request_timeout`` is this connector's older name of the shared ``read_timeout``.
+    Opt("request_timeout", float, default=60.0, low=0.001),
+)
+TABLE_OPTION_SET = OptionSet(Opt("partition_size", int, default=DEFAULT_PARTITION_SIZE, low=1))
 
 #: Connection options (README "Connection parameters"): what a Unity Catalog connection may
 #: store. ``access_token`` is the (secret) credential; ``request_timeout`` is the older name
@@ -62,7 +84,7 @@ CONNECTION_OPTIONS = ("access_token", "base_url", "page_size", "max_requests_per
                       "retry_max_delay", "request_deadline")
 #: Per-table options (README "Table options"): the names a connection's
 #: ``externalOptionsAllowList`` must list for them to reach the connector.
-TABLE_OPTIONS = ("partition_size",)
+TABLE_OPTIONS = TABLE_OPTION_SET.names
 
 _MONEY = DecimalType(18, 2)
 
@@ -141,16 +163,6 @@ class ExampleApiError(ConnectorError):
         self.status = status
 
 
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
-
-
 class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, SupportsReadLimits):
     """Reads the example shop API.
 
@@ -176,43 +188,24 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
 
     def __init__(self, options: dict[str, str]) -> None:
         super().__init__(dict(options))
-        options = self.options
-        token = option(options, "access_token")
-        if token is None:
-            raise ConnectorError(
-                "Option 'access_token' is required: the bearer token of the example API "
-                "(for the sandbox: the --token it was started with)."
-            )
-        self._token = token
-        base_url = option(options, "base_url") or DEFAULT_BASE_URL
-        if not base_url.startswith(("http://", "https://")):
-            raise ConnectorError(f"Option 'base_url' must start with http:// or https://, got {base_url!r}.")
-        self.base_url = base_url.rstrip("/")
-        self.page_size = int_option(options, "page_size", DEFAULT_PAGE_SIZE, high=MAX_PAGE_SIZE)
-        self.max_requests_per_second = int_option(options, "max_requests_per_second", 50)
-        # ``request_timeout`` is this connector's older name of the shared ``read_timeout``.
-        read_timeout = float_option(options, "request_timeout", 60.0, low=0.001)
-        self.http = HttpSettings.from_options(options, HttpSettings(read_timeout=read_timeout))
+        parsed = OPTIONS.parse(self.options)
+        self._token = parsed.access_token
+        if not parsed.base_url.startswith(("http://", "https://")):
+            raise ConnectorError(f"Option 'base_url' must start with http:// or https://, got {parsed.base_url!r}.")
+        self.base_url = parsed.base_url.rstrip("/")
+        self.page_size = parsed.page_size
+        self.max_requests_per_second = parsed.max_requests_per_second
+        self.http = HttpSettings.from_options(self.options, HttpSettings(read_timeout=parsed.request_timeout))
         self._client: HttpClient | None = None
-        self._lock = threading.Lock()
         #: Upper bound (``until_cursor``) of the current read cycle, per table.
-        self._bounds: dict[str, Any] = {}
+        self._windows = Windows()
 
     # -- plumbing --------------------------------------------------------------------------
     def __repr__(self) -> str:
-        shown = {k: v for k, v in redact_mapping(self.options).items()}
-        return f"ExampleLakeflowConnect(options={shown!r})"
+        return f"ExampleLakeflowConnect(options={redact_mapping(self.options)!r})"
 
     def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state["_client"] = None
-        state["_lock"] = None
-        state["_bounds"] = {}
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
+        return {**self.__dict__, "_client": None}
 
     @property
     def client(self) -> HttpClient:
@@ -223,22 +216,28 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
                 self.http,
                 headers={"Authorization": f"Bearer {self._token}"},
                 limiters=[RateLimiter(self.max_requests_per_second, 1.0)],
-                secrets=[self._token],
+                secrets=[self._token, *OPTIONS.secrets(self.options)],
             )
         return self._client
 
-    def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> Any:
-        """Send one API request (with retries); return the decoded JSON (``None`` for an
-        empty body). Failures raise :class:`ExampleApiError` naming endpoint, status and fix."""
-        endpoint = f"{method} {path}"
+    @contextmanager
+    def _api(self, endpoint: str) -> Iterator[None]:
+        """Turns a failed call into an :class:`ExampleApiError` naming endpoint, status and fix."""
         try:
-            response = self.client.request(method, path, params=params, json=body)
+            yield
         except HttpError as exc:
             hint = _HINTS.get(exc.status) if exc.status is not None else None
             if hint is None:
                 hint = ("check base_url: is the API (or `lakeflow sandbox example`) running and reachable?"
                         if exc.status is None else "the API failed; retry later")
             raise ExampleApiError(f"Example API: {exc}. Hint: {hint}.", endpoint, exc.status) from None
+
+    def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> Any:
+        """Send one API request (with retries); return the decoded JSON (``None`` for an
+        empty body). Failures raise :class:`ExampleApiError` naming endpoint, status and fix."""
+        endpoint = f"{method} {path}"
+        with self._api(endpoint):
+            response = self.client.request(method, path, params=params, json=body)
         if not response.content:
             return None
         try:
@@ -248,11 +247,20 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
                 f"Example API: {endpoint} returned HTTP {response.status_code} with a body that is not JSON.",
                 endpoint, response.status_code) from None
 
-    def _page(self, path: str, params: dict) -> dict:
-        body = self.request("GET", path, params=params)
-        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            raise ExampleApiError(f"Example API: GET {path} returned a malformed page (no 'data' list).", f"GET {path}", 200)
-        return body
+    def _pages(self, path: str, paginator: Any, params: dict) -> Iterator[list]:
+        """The pages of a listing (``client.paginate``: a page without its 'data' list is
+        retried, then fails), errors as :class:`ExampleApiError`."""
+        pages = self.client.paginate(path, paginator, params=params)
+        while True:
+            with self._api(f"GET {path}"):
+                page = next(pages, None)
+            if page is None:
+                return
+            yield page
+
+    def _page(self, path: str, params: dict) -> list:
+        """The records of one page: the one request of a keyset read."""
+        return next(self._pages(path, SinglePage(), params))
 
     def _stats(self, table: str) -> dict:
         body = self.request("GET", f"/api/v1/{table}/stats")
@@ -297,19 +305,9 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
 
     # -- snapshot ----------------------------------------------------------------------------
     def _read_snapshot(self, table: str) -> Iterator[dict]:
-        path = f"/api/v1/{table}"
-        first = self._page(path, {"page_size": self.page_size, "page": 1})  # fail fast (auth, URL)
-
-        def pages() -> Iterator[dict]:
-            body, page = first, 1
-            while True:
-                yield from body["data"]
-                if not body.get("has_more") or not body["data"]:
-                    return
-                page += 1
-                body = self._page(path, {"page_size": self.page_size, "page": page})
-
-        return pages()
+        pages = self._pages(f"/api/v1/{table}", PageNumberPaginator(size=self.page_size, has_more_path="has_more"), {})
+        first = next(pages)  # fail fast (auth, URL)
+        return chain(first, chain.from_iterable(pages))
 
     # -- keyset reads ----------------------------------------------------------------------
     @staticmethod
@@ -319,61 +317,27 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
                 "Option 'max_records_per_batch' was replaced by the runtime's 'maxRecordsPerBatch' "
                 "(.option('maxRecordsPerBatch', '1000')), which reaches the connector as its read limit.")
 
-    def _parse_offset(self, table: str, offset: Any) -> tuple[Any, Any] | None:
-        if offset is None or offset == {}:
-            return None
-        if not isinstance(offset, dict) or "cursor" not in offset or "id" not in offset:
-            raise ConnectorError(
-                f"Invalid offset for table {table!r}: {offset!r}. Expected {{\"cursor\": ..., \"id\": ...}} "
-                "as returned by this connector."
-            )
-        return offset["cursor"], offset["id"]
+    @staticmethod
+    def _after_end(table: str, cursor: Any, rid: Any, end: tuple[Any, Any]) -> bool:
+        """Whether ``(cursor, rid)`` comes after a replay's end ``(cursor, id)`` in keyset order
+        (timestamps compare as instants)."""
+        return KeysetOffset(cursor, rid) > KeysetOffset(*end)
 
-    def _cursor_after(self, table: str, a: Any, b: Any) -> bool:
-        """Whether cursor ``a`` is strictly after cursor ``b`` (timestamps as instants)."""
-        if table == "events" and not isinstance(a, str):
-            return a > b
-        ia, ib = _instant(a), _instant(b)
-        return ia is not None and ib is not None and ia > ib
-
-    def _after_end(self, table: str, cursor: Any, rid: Any, end: tuple[Any, Any]) -> bool:
-        """Whether ``(cursor, rid)`` comes after a replay's end ``(cursor, id)`` in keyset order."""
-        if self._cursor_after(table, cursor, end[0]):
-            return True
-        return not self._cursor_after(table, end[0], cursor) and rid > end[1]
-
-    def _upper_bound(self, table: str, since: tuple[Any, Any] | None) -> tuple[bool, Any]:
-        """The ``until_cursor`` of the current read cycle: ``(table_has_records, bound)``.
-
-        A cycle starts when no bound is cached and ends when a read returns nothing. Fixing
-        the bound makes a cycle finish even under a constant stream of writes; records
-        written meanwhile are read by the next cycle (their cursor is later).
-        """
-        with self._lock:
-            bound = self._bounds.get(table)
-        if bound is None or (since is not None and self._cursor_after(table, since[0], bound)):
-            stats = self._stats(table)
-            if not stats.get("count"):
-                return False, None
-            bound = stats.get("max_cursor")
-            with self._lock:
-                self._bounds[table] = bound
-        return True, bound
-
-    def _end_cycle(self, table: str) -> None:
-        with self._lock:
-            self._bounds.pop(table, None)
+    def _fetch_upper(self, table: str) -> Any:
+        """The cursor bound of a new read cycle: the API's current maximum (``None``: empty)."""
+        stats = self._stats(table)
+        return stats.get("max_cursor") if stats.get("count") else None
 
     def _read_keyset(self, table: str, start_offset: Any, table_options: dict, limits: ReadLimits,
                      deletes: bool) -> tuple[Iterator[dict], dict]:
         self._no_old_cap(table_options)
-        since = self._parse_offset(table, start_offset)
-        until = self._parse_offset(table, limits.end_offset)
+        since = KeysetOffset.parse(start_offset, table)
+        until = KeysetOffset.parse(limits.end_offset, table)
         unchanged = dict(start_offset) if start_offset else {}
         page_size = min(self.page_size, limits.max_records) if limits.max_records else self.page_size
         params: dict[str, Any] = {"page_size": page_size, "page": 1}
         if since is not None:
-            params["since_cursor"], params["since_id"] = since
+            params["since_cursor"], params["since_id"] = since.cursor, since.id
         id_field = METADATA[table]["primary_keys"][0]
         if deletes:
             path, cursor_field = f"/api/v1/{table}/deleted", "deleted_at"
@@ -381,34 +345,32 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
             path, cursor_field = f"/api/v1/{table}", METADATA[table]["cursor_field"]
         if until is not None:
             # A replay: the range ends at the checkpointed offset, not at this cycle's bound.
-            params["until_cursor"] = until[0]
+            params["until_cursor"] = until.cursor
         elif not deletes:
-            has_rows, bound = self._upper_bound(table, since)
-            if not has_rows:
-                self._end_cycle(table)
+            # A cycle starts when no bound is cached and ends when a read returns nothing; the
+            # fixed bound makes it finish under a constant stream of writes.
+            window = self._windows.open(table, lambda: self._fetch_upper(table),
+                                         None if since is None else since.cursor)
+            if window is None:
                 return iter(()), unchanged
-            if bound is not None:
-                params["until_cursor"] = bound
-        records = self._page(path, params)["data"]
+            params["until_cursor"] = window.upper
+        records = self._page(path, params)
         if until is not None:
-            records = [r for r in records
-                       if not self._after_end(table, r.get(cursor_field), r.get(id_field), until)]
-            if not records:
-                return iter(()), unchanged
+            records = [r for r in records if not KeysetOffset.of(r, cursor_field, id_field) > until]
         if not records:
-            if not deletes:
-                self._end_cycle(table)
+            if not deletes and until is None:
+                self._windows.close(table)
             return iter(()), unchanged
         last = records[-1]
-        end = {"cursor": last.get(cursor_field), "id": last.get(id_field)}
-        if end["cursor"] is None or end["id"] is None or end == unchanged:
+        end = KeysetOffset(last.get(cursor_field), last.get(id_field))
+        if end.cursor is None or end.id is None or (since is not None and not end > since):
             raise ExampleApiError(
                 f"Example API: GET {path} returned a record without {cursor_field}/{id_field} or did not move "
                 f"past the offset {unchanged}; cannot continue without risking a skipped record.",
                 f"GET {path}", 200)
         if deletes:
             records = [self._tombstone_record(table, t) for t in records]
-        return iter(records), end
+        return iter(records), end.to_offset()
 
     @staticmethod
     def _tombstone_record(table: str, tombstone: dict) -> dict:
@@ -451,7 +413,7 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
     def get_partitions(self, table_name: str, table_options: dict[str, str],
                        start_offset: dict | None = None, end_offset: dict | None = None) -> list[dict]:
         self._require_partitioned(table_name, "get_partitions")
-        size = int_option(table_options or {}, "partition_size", DEFAULT_PARTITION_SIZE)
+        size = TABLE_OPTION_SET.parse(table_options).partition_size
         if start_offset is None and end_offset is None:
             stats = self._stats(table_name)
             if not stats.get("count"):
@@ -468,17 +430,8 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
             low, high = int(partition["since_id"]), int(partition["until_id"])
         except (KeyError, TypeError, ValueError):
             raise ConnectorError(f"Invalid partition for table 'events': {partition!r}; expected since_id and until_id.") from None
-        path = f"/api/v1/{table_name}"
-
-        def records() -> Iterator[dict]:
-            since = low
-            while since < high:
-                body = self._page(path, {"page_size": self.page_size, "page": 1, "since_cursor": since,
-                                         "since_id": since, "until_cursor": high})
-                data = body["data"]
-                yield from data
-                if not data or not body.get("has_more"):
-                    return
-                since = data[-1]["event_id"]
-
-        return records()
+        if low >= high:
+            return iter(())
+        params = {"page_size": self.page_size, "page": 1, "since_cursor": low, "since_id": low, "until_cursor": high}
+        pager = KeysetPaginator("event_id", "event_id", has_more_path="has_more")
+        return chain.from_iterable(self._pages(f"/api/v1/{table_name}", pager, params))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Iterator
 
-from pyspark.sql.types import ArrayType, BooleanType, LongType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import StructType
 
 from sources.http import HttpClient, HttpSettings
 from sources.http.retry import RetryPolicy
@@ -28,36 +28,31 @@ from sources.interface import ConnectorError, LakeflowConnect, ReadLimits, Suppo
 from sources.interface.options import option
 from sources.interface.read_limits import NO_LIMITS
 from sources.toolkit import InclusiveCursor, LinkHeaderPaginator, cursor_key, parse_instant
+from sources.toolkit.schema import BOOLEAN as B, LONG as L, STRING as S, TIMESTAMP as T, array_of, struct
 
 DEFAULT_BASE_URL = "https://api.github.com"
-S, L, B, T = StringType(), LongType(), BooleanType(), TimestampType()
 
-
-def _struct(**fields) -> StructType:
-    return StructType([StructField(name, kind, True) for name, kind in fields.items()])
-
-
-_USER = _struct(login=S, id=L, type=S)
-_LABEL = _struct(id=L, name=S, color=S)
-_REF = _struct(ref=S, sha=S)
-_SIG = _struct(name=S, email=S, date=T)
+_USER = struct(login=S, id=L, type=S)
+_LABEL = struct(id=L, name=S, color=S)
+_REF = struct(ref=S, sha=S)
+_SIG = struct(name=S, email=S, date=T)
 SCHEMAS: dict[str, StructType] = {
-    "issues": _struct(id=L, node_id=S, number=L, title=S, body=S, state=S, state_reason=S, locked=B, comments=L,
-                      user=_USER, labels=ArrayType(_LABEL), assignees=ArrayType(_USER),
-                      milestone=_struct(id=L, number=L, title=S), author_association=S, html_url=S,
+    "issues": struct(id=L, node_id=S, number=L, title=S, body=S, state=S, state_reason=S, locked=B, comments=L,
+                      user=_USER, labels=array_of(_LABEL), assignees=array_of(_USER),
+                      milestone=struct(id=L, number=L, title=S), author_association=S, html_url=S,
                       created_at=T, updated_at=T, closed_at=T),
-    "pull_requests": _struct(id=L, node_id=S, number=L, title=S, body=S, state=S, locked=B, draft=B, user=_USER,
-                             labels=ArrayType(_LABEL), head=_REF, base=_REF, merge_commit_sha=S,
+    "pull_requests": struct(id=L, node_id=S, number=L, title=S, body=S, state=S, locked=B, draft=B, user=_USER,
+                             labels=array_of(_LABEL), head=_REF, base=_REF, merge_commit_sha=S,
                              author_association=S, html_url=S, created_at=T, updated_at=T, closed_at=T,
                              merged_at=T),
-    "commits": _struct(sha=S, node_id=S, html_url=S, author=_USER, committer=_USER,
-                       commit=_struct(message=S, author=_SIG, committer=_SIG, comment_count=L),
-                       parents=ArrayType(_struct(sha=S))),
-    "releases": _struct(id=L, node_id=S, tag_name=S, target_commitish=S, name=S, body=S, draft=B, prerelease=B,
+    "commits": struct(sha=S, node_id=S, html_url=S, author=_USER, committer=_USER,
+                       commit=struct(message=S, author=_SIG, committer=_SIG, comment_count=L),
+                       parents=array_of(struct(sha=S))),
+    "releases": struct(id=L, node_id=S, tag_name=S, target_commitish=S, name=S, body=S, draft=B, prerelease=B,
                         author=_USER, html_url=S, created_at=T, published_at=T),
-    "repositories": _struct(id=L, node_id=S, name=S, full_name=S, private=B, owner=_USER, html_url=S,
+    "repositories": struct(id=L, node_id=S, name=S, full_name=S, private=B, owner=_USER, html_url=S,
                             description=S, fork=B, language=S, default_branch=S, stargazers_count=L,
-                            forks_count=L, open_issues_count=L, archived=B, topics=ArrayType(S), visibility=S,
+                            forks_count=L, open_issues_count=L, archived=B, topics=array_of(S), visibility=S,
                             created_at=T, updated_at=T, pushed_at=T),
 }
 METADATA: dict[str, dict] = {

@@ -1,5 +1,5 @@
 """Building blocks shared by connectors: paginators (walked by ``HttpClient.paginate``),
-cursors and offsets of incremental reads, and declared options."""
+cursors and offsets of incremental reads, declared options, and schema helpers."""
 
 from sources.toolkit.cursors import (
     CursorError,
@@ -12,6 +12,7 @@ from sources.toolkit.cursors import (
     same_cursor,
 )
 from sources.toolkit.options import Opt, OptionSet
+from sources.toolkit.schema import BOOLEAN, DATE, DOUBLE, LONG, STRING, TIMESTAMP, array_of, money, struct
 from sources.toolkit.paginators import (
     BodyTokenPaginator,
     KeysetPaginator,
@@ -30,4 +31,5 @@ __all__ = [
     "BodyTokenPaginator", "CursorError", "InclusiveCursor", "KeysetOffset", "KeysetPaginator", "LinkHeaderPaginator",
     "OffsetPaginator", "Opt", "OptionSet", "Page", "PageError", "PageNumberPaginator", "Paginator", "SinglePage",
     "Window", "Windows", "cursor_key", "parse_instant", "records_at", "same_cursor", "value_at",
+    "BOOLEAN", "DATE", "DOUBLE", "LONG", "STRING", "TIMESTAMP", "array_of", "money", "struct",
 ]

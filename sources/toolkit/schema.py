@@ -1,0 +1,42 @@
+"""Spark schemas for the shapes APIs return, written as briefly as the API doc's tables.
+
+>>> user = struct(login=STRING, id=LONG)
+>>> schema = struct(id=LONG, title=STRING, user=user, labels=array_of(struct(name=STRING)), created_at=TIMESTAMP)
+>>> schema.simpleString()
+'struct<id:bigint,title:string,user:struct<login:string,id:bigint>,labels:array<struct<name:string>>,created_at:timestamp>'
+
+Every field is nullable (APIs omit fields); integers are ``LongType`` and nested objects stay
+structs, as the interface's schema rules ask.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DataType,
+    DecimalType,
+    DoubleType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+    DateType,
+)
+
+STRING, LONG, BOOLEAN, DOUBLE, TIMESTAMP, DATE = StringType(), LongType(), BooleanType(), DoubleType(), TimestampType(), DateType()
+
+
+def money(precision: int = 18, scale: int = 2) -> DecimalType:
+    """An exact decimal (amounts arrive as strings or numbers; never through a double)."""
+    return DecimalType(precision, scale)
+
+
+def struct(**fields: DataType) -> StructType:
+    """A struct of nullable fields, in the order given."""
+    return StructType([StructField(name, kind, True) for name, kind in fields.items()])
+
+
+def array_of(element: DataType) -> ArrayType:
+    return ArrayType(element, True)

@@ -48,9 +48,10 @@ from typing import Iterator
 from pyspark.sql.types import StructType
 
 from sources.http import HttpClient, HttpSettings
-from sources.interface import ConnectorError, LakeflowConnect, ReadLimits, SupportsReadLimits, UnknownTableError
+from sources.interface import ConnectorError, ReadLimits, SupportsReadLimits
 from sources.interface.options import option
 from sources.interface.read_limits import NO_LIMITS
+from sources.toolkit import HttpConnector
 
 DEFAULT_BASE_URL = "https://api.{name}.example"
 
@@ -64,7 +65,7 @@ CONNECTION_OPTIONS = ("access_token", "base_url", "connect_timeout", "read_timeo
                       "retry_base_delay", "retry_max_delay", "request_deadline")
 
 
-class {camel}LakeflowConnect(LakeflowConnect, SupportsReadLimits):
+class {camel}LakeflowConnect(HttpConnector, SupportsReadLimits):
     """Reads {name} (see the module docstring)."""
 
     def __init__(self, options: dict[str, str]) -> None:
@@ -75,27 +76,10 @@ class {camel}LakeflowConnect(LakeflowConnect, SupportsReadLimits):
         self._token = token
         self.base_url = (option(self.options, "base_url") or DEFAULT_BASE_URL).rstrip("/")
         self.http = HttpSettings.from_options(self.options, owner="{camel}")
-        self._client: HttpClient | None = None
 
-    def __repr__(self) -> str:
-        return f"{camel}LakeflowConnect(base_url={{self.base_url!r}})"
-
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state["_client"] = None
-        return state
-
-    @property
-    def client(self) -> HttpClient:
-        if self._client is None:
-            self._client = HttpClient.from_settings(self.base_url, self.http,
-                                                    headers={{"Authorization": f"Bearer {{self._token}}"}},
-                                                    secrets=[self._token])
-        return self._client
-
-    def _check(self, table_name: str) -> None:
-        if table_name not in self.list_tables():
-            raise UnknownTableError(table_name, self.list_tables())
+    def make_client(self) -> HttpClient:
+        return HttpClient.from_settings(self.base_url, self.http,
+                                        headers={{"Authorization": f"Bearer {{self._token}}"}}, secrets=[self._token])
 
     def list_tables(self) -> list[str]:
         if not METADATA:
@@ -105,16 +89,16 @@ class {camel}LakeflowConnect(LakeflowConnect, SupportsReadLimits):
         return list(METADATA)
 
     def get_table_schema(self, table_name: str, table_options: dict[str, str]) -> StructType:
-        self._check(table_name)
+        self.check_table(table_name)
         return SCHEMAS[table_name]
 
     def read_table_metadata(self, table_name: str, table_options: dict[str, str]) -> dict:
-        self._check(table_name)
+        self.check_table(table_name)
         return dict(METADATA[table_name])
 
     def read_table(self, table_name: str, start_offset: dict, table_options: dict[str, str], *,
                    limits: ReadLimits = NO_LIMITS) -> tuple[Iterator[dict], dict]:
-        self._check(table_name)
+        self.check_table(table_name)
         raise NotImplementedError(
             f"Next: read one page of {{table_name!r}} after start_offset in {camel}LakeflowConnect.read_table "
             "(self.client.paginate(...) with a paginator from sources.toolkit) and return (records, offset); the "
@@ -122,7 +106,7 @@ class {camel}LakeflowConnect(LakeflowConnect, SupportsReadLimits):
 
     def read_table_deletes(self, table_name: str, start_offset: dict, table_options: dict[str, str], *,
                            limits: ReadLimits = NO_LIMITS) -> tuple[Iterator[dict], dict]:
-        self._check(table_name)
+        self.check_table(table_name)
         raise NotImplementedError(
             f"Next: read the records deleted from {{table_name!r}} after start_offset, if {name} reports deletes "
             "(only for tables whose ingestion_type is cdc_with_deletes).")

@@ -37,10 +37,9 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from sources.http import HttpClient, HttpError, HttpSettings, RateLimiter, redact_mapping
+from sources.http import HttpClient, HttpError, HttpSettings, RateLimiter
 from sources.interface import (
     ConnectorError,
-    LakeflowConnect,
     ReadLimits,
     SupportsPartitionedStream,
     SupportsReadLimits,
@@ -49,6 +48,7 @@ from sources.interface import (
 from sources.interface.options import option
 from sources.interface.read_limits import NO_LIMITS
 from sources.toolkit import (
+    HttpConnector,
     KeysetOffset,
     KeysetPaginator,
     Opt,
@@ -163,7 +163,7 @@ class ExampleApiError(ConnectorError):
         self.status = status
 
 
-class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, SupportsReadLimits):
+class ExampleLakeflowConnect(HttpConnector, SupportsPartitionedStream, SupportsReadLimits):
     """Reads the example shop API.
 
     Connection options (strings):
@@ -196,29 +196,18 @@ class ExampleLakeflowConnect(LakeflowConnect, SupportsPartitionedStream, Support
         self.page_size = parsed.page_size
         self.max_requests_per_second = parsed.max_requests_per_second
         self.http = HttpSettings.from_options(self.options, HttpSettings(read_timeout=parsed.request_timeout))
-        self._client: HttpClient | None = None
         #: Upper bound (``until_cursor``) of the current read cycle, per table.
         self._windows = Windows()
 
     # -- plumbing --------------------------------------------------------------------------
-    def __repr__(self) -> str:
-        return f"ExampleLakeflowConnect(options={redact_mapping(self.options)!r})"
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_client": None}
-
-    @property
-    def client(self) -> HttpClient:
-        """The HTTP client, created on first use (so that the connector pickles cleanly)."""
-        if self._client is None:
-            self._client = HttpClient.from_settings(
-                self.base_url,
-                self.http,
-                headers={"Authorization": f"Bearer {self._token}"},
-                limiters=[RateLimiter(self.max_requests_per_second, 1.0)],
-                secrets=[self._token, *OPTIONS.secrets(self.options)],
-            )
-        return self._client
+    def make_client(self) -> HttpClient:
+        return HttpClient.from_settings(
+            self.base_url,
+            self.http,
+            headers={"Authorization": f"Bearer {self._token}"},
+            limiters=[RateLimiter(self.max_requests_per_second, 1.0)],
+            secrets=[self._token, *OPTIONS.secrets(self.options)],
+        )
 
     @contextmanager
     def _api(self, endpoint: str) -> Iterator[None]:

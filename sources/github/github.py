@@ -24,10 +24,10 @@ from pyspark.sql.types import StructType
 
 from sources.http import HttpClient, HttpSettings
 from sources.http.retry import RetryPolicy
-from sources.interface import ConnectorError, LakeflowConnect, ReadLimits, SupportsReadLimits, UnknownTableError
+from sources.interface import ConnectorError, ReadLimits, SupportsReadLimits
 from sources.interface.options import option
 from sources.interface.read_limits import NO_LIMITS
-from sources.toolkit import InclusiveCursor, LinkHeaderPaginator, cursor_key, parse_instant
+from sources.toolkit import HttpConnector, InclusiveCursor, LinkHeaderPaginator, cursor_key, parse_instant
 from sources.toolkit.schema import BOOLEAN as B, LONG as L, STRING as S, TIMESTAMP as T, array_of, struct
 
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -86,7 +86,7 @@ def _cursor(table: str, record: dict):
     return record["commit"]["committer"]["date"] if table == "commits" else record.get("updated_at")
 
 
-class GithubLakeflowConnect(LakeflowConnect, SupportsReadLimits):
+class GithubLakeflowConnect(HttpConnector, SupportsReadLimits):
     """Reads GitHub (see the module docstring)."""
 
     def __init__(self, options: dict[str, str]) -> None:
@@ -97,36 +97,21 @@ class GithubLakeflowConnect(LakeflowConnect, SupportsReadLimits):
         self._token = token
         self.base_url = (option(self.options, "base_url") or DEFAULT_BASE_URL).rstrip("/")
         self.http = HttpSettings.from_options(self.options, owner="Github")
-        self._client: HttpClient | None = None
 
-    def __repr__(self) -> str:
-        return f"GithubLakeflowConnect(base_url={self.base_url!r})"
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_client": None}
-
-    @property
-    def client(self) -> HttpClient:
-        if self._client is None:
-            headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/vnd.github+json",
-                       "X-GitHub-Api-Version": "2022-11-28"}
-            self._client = HttpClient.from_settings(self.base_url, self.http, headers=headers, secrets=[self._token],
-                                                    retry=RetryPolicy(classify=_rate_limited))
-        return self._client
-
-    def _check(self, table_name: str) -> str:
-        if table_name not in METADATA:
-            raise UnknownTableError(table_name, self.list_tables())
-        return table_name
+    def make_client(self) -> HttpClient:
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/vnd.github+json",
+                   "X-GitHub-Api-Version": "2022-11-28"}
+        return HttpClient.from_settings(self.base_url, self.http, headers=headers, secrets=[self._token],
+                                        retry=RetryPolicy(classify=_rate_limited))
 
     def list_tables(self) -> list[str]:
         return list(METADATA)
 
     def get_table_schema(self, table_name: str, table_options: dict[str, str]) -> StructType:
-        return SCHEMAS[self._check(table_name)]
+        return SCHEMAS[self.check_table(table_name)]
 
     def read_table_metadata(self, table_name: str, table_options: dict[str, str]) -> dict:
-        return dict(METADATA[self._check(table_name)])
+        return dict(METADATA[self.check_table(table_name)])
 
     def _path(self, table: str, table_options: dict[str, str]) -> str:
         names = ("org",) if table == "repositories" else ("owner", "repo")
@@ -137,7 +122,7 @@ class GithubLakeflowConnect(LakeflowConnect, SupportsReadLimits):
 
     def read_table(self, table_name: str, start_offset: dict, table_options: dict[str, str], *,
                    limits: ReadLimits = NO_LIMITS) -> tuple[Iterator[dict], dict]:
-        _, query, sends_since = _LISTINGS[self._check(table_name)]
+        _, query, sends_since = _LISTINGS[self.check_table(table_name)]
         path = self._path(table_name, table_options)
         if METADATA[table_name]["ingestion_type"] == "snapshot":
             pages = self.client.paginate(path, LinkHeaderPaginator(), params={**query, "per_page": 100})
@@ -173,5 +158,5 @@ class GithubLakeflowConnect(LakeflowConnect, SupportsReadLimits):
 
     def read_table_deletes(self, table_name: str, start_offset: dict, table_options: dict[str, str], *,
                            limits: ReadLimits = NO_LIMITS) -> tuple[Iterator[dict], dict]:
-        raise ConnectorError(f"Github table {self._check(table_name)!r} reports no deletes (GitHub's REST "
+        raise ConnectorError(f"Github table {self.check_table(table_name)!r} reports no deletes (GitHub's REST "
                              "listings do not return deleted records).")

@@ -552,14 +552,19 @@ API_DOC_CHECKS: tuple[Callable[[Doc], list[Problem]], ...] = (
 )
 
 
-def check_api_doc(text: str, template: Path | str = API_DOC_TEMPLATE) -> list[Problem]:
-    """All checks of a ``<source>_api_doc.md`` text, sorted by line."""
+def _check_against(text: str, template: Path | str, checks: Sequence[Callable[[Doc], list[Problem]]]) -> list[Problem]:
+    """The template's required headings and guidance, then ``checks``; sorted by line."""
     doc = Doc(text)
     problems = check_required_headings(doc, template_headings(str(template)))
-    for check in API_DOC_CHECKS:
+    for check in checks:
         problems += check(doc)
     problems += check_no_guidance(doc, Path(template))
     return sorted(set(problems))
+
+
+def check_api_doc(text: str, template: Path | str = API_DOC_TEMPLATE) -> list[Problem]:
+    """All checks of a ``<source>_api_doc.md`` text, sorted by line."""
+    return _check_against(text, template, API_DOC_CHECKS)
 
 
 # --------------------------------------------------------------------------------------
@@ -670,12 +675,7 @@ README_CHECKS: tuple[Callable[[Doc], list[Problem]], ...] = (
 
 def check_readme(text: str, template: Path | str = README_TEMPLATE) -> list[Problem]:
     """All checks of a ``sources/<name>/README.md`` text, sorted by line."""
-    doc = Doc(text)
-    problems = check_required_headings(doc, template_headings(str(template)))
-    for check in README_CHECKS:
-        problems += check(doc)
-    problems += check_no_guidance(doc, Path(template))
-    return sorted(set(problems))
+    return _check_against(text, template, README_CHECKS)
 
 
 # --------------------------------------------------------------------------------------

@@ -75,8 +75,7 @@ def test_live_without_credentials_fails_naming_them():
     instead of skipping."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEFLOW_EXAMPLE_")}
     env["LAKEFLOW_EXAMPLE_DEV_CONFIG"] = "/nonexistent/dev_config.json"
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "test", "example", "--live", "-k", "list_tables"],
-                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, env=env)
+    out = _lakeflow("test", "example", "--live", "-k", "list_tables", cwd=PROJECT_ROOT, timeout=300, env=env)
     assert out.returncode == 1, out.stdout[-2000:]
     assert "--live: no credentials for example: set LAKEFLOW_EXAMPLE_ACCESS_TOKEN" in out.stdout
 
@@ -85,8 +84,7 @@ def test_check_doc_and_check_readme(tmp_path):
     """`lakeflow check-doc` / `check-readme`: every source passes; a README without its
     connection parameters section fails with PATH:LINE and exit 1."""
     def lakeflow(*args):
-        return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=PROJECT_ROOT, capture_output=True,
-                              text=True, timeout=120)
+        return _lakeflow(*args, cwd=PROJECT_ROOT, timeout=120)
 
     docs = sorted(str(p) for p in (PROJECT_ROOT / "sources").glob("*/*_api_doc.md"))
     readmes = sorted(str(p.parent / "README.md") for p in (PROJECT_ROOT / "sources").glob("*/*_api_doc.md"))

@@ -264,15 +264,16 @@ class PipelineRunner:
             query.awaitTermination()
         finally:
             self._queries.remove(query)
+        progress = query.recentProgress  # one call: over Spark Connect it is a request to the server
         if remote:
-            batches = [p for p in query.recentProgress if (p.numInputRows or 0) > 0]
+            batches = [p for p in progress if (p.numInputRows or 0) > 0]
             outcome = writer.outcome_since(spark, version_before)
             outcome.rows_read = sum(p.numInputRows for p in batches)
             table.batches = len(batches)
             table.totals.add(outcome)
         # A simple stream reads the source while Spark plans the micro-batch (latestOffset /
         # getBatch); count that as reading, beside the batch's own materialization.
-        for progress in query.recentProgress:
-            log.info("table %s: batch %s durations %s", plan.destination, progress.batchId, progress.durationMs)
-        planning_ms = sum((p.durationMs or {}).get(k, 0) for p in query.recentProgress for k in ("latestOffset", "getBatch"))
+        for entry in progress:
+            log.info("table %s: batch %s durations %s", plan.destination, entry.batchId, entry.durationMs)
+        planning_ms = sum((p.durationMs or {}).get(k, 0) for p in progress for k in ("latestOffset", "getBatch"))
         table.totals.read_seconds += planning_ms / 1000

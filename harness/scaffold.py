@@ -7,7 +7,7 @@ It writes, and never overwrites:
   source's own knowledge goes;
 * ``sources/NAME/NAME_test_utils.py`` — write-back utilities (to be written);
 * ``sources/NAME/test/test_NAME_lakeflow_connect.py`` — the one test class;
-* ``harness/sandboxes/NAME.py`` — a sandbox with bearer auth and no routes yet;
+* ``sources/NAME/sandbox.py`` — a sandbox with bearer auth and no routes yet;
 * ``configs/NAME.example.json``, and the API doc and README from ``templates/``.
 
 Its tests run at once and fail, each saying what to implement next: nothing passes by
@@ -149,7 +149,7 @@ TEST_FILE = '''"""The {name} connector under the whole conformance and write-bac
 LAKEFLOW_{upper}_ACCESS_TOKEN is set)."""
 
 from harness.conformance import LakeflowConnectTests, LakeflowConnectWriteBackTests
-from harness.sandboxes.{name} import {camel}Sandbox
+from sources.{name}.sandbox import {camel}Sandbox
 from sources.{name} import {camel}LakeflowConnect
 from sources.{name}.{name}_test_utils import {camel}TestUtils
 
@@ -165,12 +165,12 @@ class Test{camel}Connector(LakeflowConnectWriteBackTests, LakeflowConnectTests):
 SANDBOX = '''"""A sandbox of the {name} API: a real HTTP server on 127.0.0.1 that behaves as the documented
 API does (see sources/{name}/{name}_api_doc.md). Declare its routes with ``@route`` and
 expose what it holds through ``truth_tables()`` / ``truth(table)`` (see
-harness/sandboxes/example.py)."""
+sources/example/sandbox.py)."""
 
 from __future__ import annotations
 
-from harness.sandboxes.server import Request, Response, SandboxServer
-from harness.sandboxes.truth import TableTruth
+from sources.toolkit.sandbox.server import Request, Response, SandboxServer
+from sources.toolkit.sandbox.truth import TableTruth
 
 
 class {camel}Sandbox(SandboxServer):
@@ -188,7 +188,7 @@ class {camel}Sandbox(SandboxServer):
 
     def truth_tables(self) -> list[str]:
         raise NotImplementedError("Next: list the tables this sandbox holds, and return each one's TableTruth "
-                                  "from truth(table) (harness/sandboxes/{name}.py).")
+                                  "from truth(table) (sources/{name}/sandbox.py).")
 
     def truth(self, table: str) -> TableTruth:
         raise NotImplementedError("Next: return what the sandbox holds for {{table}} (TableTruth.of(...)).")
@@ -220,7 +220,7 @@ def new_source(name: str, root: Path = PROJECT_ROOT) -> list[Path]:
         root / "sources" / name / f"{name}_test_utils.py": TEST_UTILS.format(**values),
         root / "sources" / name / "test" / "__init__.py": "",
         root / "sources" / name / "test" / f"test_{name}_lakeflow_connect.py": TEST_FILE.format(**values),
-        root / "harness" / "sandboxes" / f"{name}.py": SANDBOX.format(**values),
+        root / "sources" / name / "sandbox.py": SANDBOX.format(**values),
         root / "configs" / f"{name}.example.json": CONFIG.format(**values),
         root / "sources" / name / f"{name}_api_doc.md":
             _from_template(root / "templates" / "source_api_doc_template.md", name),

@@ -42,7 +42,7 @@ def test_demo_lands_delta_tables_and_prints_the_summary(tmp_path):
 
 
 def test_sandbox_module_prints_the_bound_port():
-    proc = subprocess.Popen([sys.executable, "-m", "harness.sandboxes.example", "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "sources.example.sandbox", "--port", "0"],
                             stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()

@@ -212,7 +212,7 @@ def test_replay_after_a_crash_delivers_the_checkpointed_batch_once(spark, tmp_pa
     batch changed before the restart. The replay (readBetweenOffsets) must deliver the
     batch's range once and stop at its end — not read on through the rest of the table —
     and the run must still end with every record at its latest version."""
-    from harness.sandboxes.example import ExampleSandbox
+    from sources.example.sandbox import ExampleSandbox
 
     with ExampleSandbox(seed=3, event_count=10) as sandbox:
         fmt = register(spark, "example")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness.sandboxes.server import Fault, Response, SandboxServer, route
+from sources.toolkit.sandbox.server import Fault, Response, SandboxServer, route
 from sources.http import HttpClient, HttpError, RateLimiter, RetryPolicy, redact_mapping
 from sources.http.retry import parse_retry_after
 
@@ -141,7 +141,7 @@ def test_a_secret_at_the_cut_is_redacted_whole(sandbox):
 
 
 def test_a_server_that_never_answers_fails_within_the_deadline_naming_the_endpoint():
-    from harness.sandboxes.silent import SilentServer
+    from sources.toolkit.sandbox.silent import SilentServer
     from sources.http import HttpSettings
 
     settings = HttpSettings.from_options({"read_timeout": "0.3", "retry_max_attempts": "50",

@@ -16,7 +16,7 @@ from harness.pipeline.apply import END_AT, IS_DELETE, START_AT, TableWriter
 from harness.pipeline.delta_target import DeltaTarget
 from harness.pipeline.runner import PipelineRunner
 from harness.pipeline.spec import TablePlan
-from harness.sandboxes.example import ExampleSandbox, parse_instant
+from sources.example.sandbox import ExampleSandbox, parse_instant
 
 pytestmark = pytest.mark.spark
 

@@ -20,7 +20,7 @@ import pytest
 from deltalake import DeltaTable
 
 from harness.pipeline.crashpoints import ENV as CRASH_ENV
-from harness.sandboxes.example import ExampleSandbox, parse_instant
+from sources.example.sandbox import ExampleSandbox, parse_instant
 from harness.spark import PROJECT_ROOT
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

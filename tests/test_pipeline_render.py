@@ -18,7 +18,7 @@ from deltalake import DeltaTable
 from harness.cli import PreparedRun
 from harness.pipeline.render import render_databricks
 from harness.pipeline.runner import PipelineRunner
-from harness.sandboxes.example import ExampleSandbox
+from sources.example.sandbox import ExampleSandbox
 from harness.spark import DELTA_PACKAGE, PROJECT_ROOT
 
 

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from harness.pipeline.spec import SpecError, load_spec, parse_spec, resolve
-from harness.sandboxes.example import ExampleSandbox
+from sources.example.sandbox import ExampleSandbox
 from sources.example import ExampleLakeflowConnect
 from tests.toy_connectors import PagedLakeflowConnect
 

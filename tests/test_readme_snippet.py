@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from harness.sandboxes.example import ExampleSandbox
+from sources.example.sandbox import ExampleSandbox
 
 pytestmark = pytest.mark.spark
 

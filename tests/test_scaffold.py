@@ -35,7 +35,7 @@ def test_new_source_writes_a_package_whose_tests_fail_saying_what_to_do(tmp_path
     out = _run(root, "-m", "harness.cli", "new-source", "demo_source")
     assert out.returncode == 0, out.stderr
     for path in ("sources/demo_source/demo_source.py", "sources/demo_source/demo_source_test_utils.py",
-                 "sources/demo_source/test/test_demo_source_lakeflow_connect.py", "harness/sandboxes/demo_source.py",
+                 "sources/demo_source/test/test_demo_source_lakeflow_connect.py", "sources/demo_source/sandbox.py",
                  "configs/demo_source.example.json", "sources/demo_source/demo_source_api_doc.md",
                  "sources/demo_source/README.md"):
         assert (root / path).is_file(), path

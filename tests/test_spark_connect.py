@@ -79,7 +79,7 @@ def test_a_pipeline_runs_through_spark_connect_and_lands_the_truth(server, tmp_p
     delta-rs) equal the sandbox, and the totals come from the tables' history."""
     from deltalake import DeltaTable
 
-    from harness.sandboxes.example import ExampleSandbox
+    from sources.example.sandbox import ExampleSandbox
 
     spec = tmp_path / "viaconnect.yaml"
     spec.write_text("name: viaconnect\nsource: example\ndestination:\n  schema: viaconnect\ntables:\n"

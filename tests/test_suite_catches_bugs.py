@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from harness.conformance.truth_checks import TruthChecks, run_all
-from harness.sandboxes.example import ExampleSandbox
+from sources.example.sandbox import ExampleSandbox
 from sources.example import ExampleLakeflowConnect
 
 

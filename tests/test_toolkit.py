@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from harness.sandboxes.server import Response, SandboxServer, route
+from sources.toolkit.sandbox.server import Response, SandboxServer, route
 from sources.http import HttpClient, HttpError, RetryPolicy
 from sources.interface.errors import ConnectorError
 from sources.toolkit import (

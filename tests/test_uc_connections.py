@@ -24,7 +24,7 @@ from datasource.options import ReadOptions
 from harness.databricks import uc
 from harness.databricks.workspace import DatabricksConfigError, workspace_client
 from harness.databricks.uc import UcError
-from harness.sandboxes.hubspot import HubSpotSandbox
+from sources.hubspot.sandbox import HubSpotSandbox
 from sources.example import example
 from sources.hubspot import HubSpotLakeflowConnect, hubspot
 

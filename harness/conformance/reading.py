@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from harness.sandboxes.truth import key_text
+from sources.toolkit.sandbox.truth import key_text
 from sources.interface.contract import OffsetContractError, iterate_offsets  # noqa: F401 (re-exported)
 
 

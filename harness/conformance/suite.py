@@ -3,7 +3,7 @@
 A connector's test file is a few lines::
 
     from harness.conformance import LakeflowConnectTests, LakeflowConnectWriteBackTests
-    from harness.sandboxes.example import ExampleSandbox
+    from sources.example.sandbox import ExampleSandbox
     from sources.example import ExampleLakeflowConnect
     from sources.example.example_test_utils import ExampleTestUtils
 

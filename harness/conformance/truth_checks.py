@@ -14,7 +14,7 @@ from typing import Any
 
 from datasource.arrow_convert import ArrowConverter
 from harness.conformance.reading import key_of, read_all
-from harness.sandboxes.truth import TableTruth
+from sources.toolkit.sandbox.truth import TableTruth
 from sources.interface.contract import offset_key, validate_metadata
 
 FIRST = 5

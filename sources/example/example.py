@@ -1,7 +1,7 @@
 """``ExampleLakeflowConnect``: the connector of the fictional example "shop" API.
 
 It is the reference connector: small, complete, and run against
-:class:`harness.sandboxes.example.ExampleSandbox`. The API is described in
+:class:`sources.example.sandbox.ExampleSandbox`. The API is described in
 ``example_api_doc.md`` next to this file; users read ``README.md``.
 
 Tables and how they are read:

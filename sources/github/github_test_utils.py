@@ -15,7 +15,7 @@ from sources.github.github import GithubLakeflowConnect
 from sources.interface.options import option
 from sources.interface.write_back import LakeflowConnectWriteTestUtils
 
-#: The repository the sandbox (harness/sandboxes/github.py) serves.
+#: The repository the sandbox (sources/github/sandbox.py) serves.
 SANDBOX_OWNER, SANDBOX_REPO = "lakeflow-dev", "sandbox-repo"
 
 

@@ -6,7 +6,7 @@ running example API.
 """
 
 from harness.conformance import LakeflowConnectTests, LakeflowConnectWriteBackTests
-from harness.sandboxes.example import ExampleSandbox
+from sources.example.sandbox import ExampleSandbox
 from sources.example import ExampleLakeflowConnect
 from sources.example.example_test_utils import ExampleTestUtils
 

@@ -5,7 +5,7 @@ LAKEFLOW_GITHUB_OWNER, LAKEFLOW_GITHUB_REPO and LAKEFLOW_GITHUB_ORG)."""
 import os
 
 from harness.conformance import LakeflowConnectTests, LakeflowConnectWriteBackTests
-from harness.sandboxes.github import ORG, OWNER, REPO, GithubSandbox
+from sources.github.sandbox import ORG, OWNER, REPO, GithubSandbox
 from sources.github import GithubLakeflowConnect
 from sources.github.github_test_utils import GithubTestUtils
 

@@ -4,8 +4,8 @@ micro-batch cap and a replay's end offset."""
 
 import pytest
 
-from harness.sandboxes.github import ORG, OWNER, REPO, GithubSandbox
-from harness.sandboxes.server import Fault
+from sources.github.sandbox import ORG, OWNER, REPO, GithubSandbox
+from sources.toolkit.sandbox.server import Fault
 from sources.github import GithubLakeflowConnect
 from sources.http import HttpError
 from sources.interface import ConnectorError, ReadLimits

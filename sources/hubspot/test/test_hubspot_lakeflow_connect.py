@@ -1,6 +1,6 @@
 """The HubSpot connector under the whole conformance and write-back suite.
 
-Runs against :class:`~harness.sandboxes.hubspot.HubSpotSandbox` on 127.0.0.1 (rate limits
+Runs against :class:`~sources.hubspot.sandbox.HubSpotSandbox` on 127.0.0.1 (rate limits
 on, a search index delay, a custom object ``cars``) unless ``LAKEFLOW_HUBSPOT_ACCESS_TOKEN``
 (or ``sources/hubspot/configs/dev_config.json``) gives a real private-app token; then it
 reads and writes (marked test records only) in that portal.
@@ -12,7 +12,7 @@ counts…) live in ``tests/test_hubspot_connector.py``.
 from __future__ import annotations
 
 from harness.conformance import LakeflowConnectTests, LakeflowConnectWriteBackTests
-from harness.sandboxes.hubspot import HubSpotSandbox
+from sources.hubspot.sandbox import HubSpotSandbox
 from sources.hubspot import HubSpotLakeflowConnect
 from sources.hubspot.hubspot_test_utils import HubSpotTestUtils
 

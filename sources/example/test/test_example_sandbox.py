@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from harness.sandboxes import Fault, get_sandbox
-from harness.sandboxes.example import CUSTOMER_TIE_TIMESTAMP, ExampleSandbox, parse_instant
+from sources.example.sandbox import CUSTOMER_TIE_TIMESTAMP, ExampleSandbox, parse_instant
 
 TOKEN = "sandbox-test-token"
 

@@ -1,6 +1,6 @@
 """``ExampleSandbox``: the fictional "shop" REST API the ``example`` connector reads.
 
-A real HTTP server on loopback (built on :class:`~harness.sandboxes.server.SandboxServer`)
+A real HTTP server on loopback (built on :class:`~sources.toolkit.sandbox.server.SandboxServer`)
 with deterministic seeded data, bearer-token auth, keyset filters, page limits, tombstones
 for deleted orders, write endpoints and scenario helpers for tests::
 
@@ -16,7 +16,7 @@ milliseconds and ``Z``, orders' timestamps carry either ``Z`` or a ``+02:00`` of
 are compared as instants), and events' ``occurred_at`` is epoch milliseconds (an integer).
 
 Standalone: ``ExampleSandbox(token="T", port=8765).serve_forever()`` or
-``python -m harness.sandboxes.example --port 8765 --token T``.
+``python -m sources.example.sandbox --port 8765 --token T``.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from harness.sandboxes.server import Request, Response, SandboxError, SandboxServer, route
-from harness.sandboxes.truth import TableTruth
+from sources.toolkit.sandbox.server import Request, Response, SandboxError, SandboxServer, route
+from sources.toolkit.sandbox.truth import TableTruth
 
 UTC = timezone.utc
 PLUS2 = timezone(timedelta(hours=2))

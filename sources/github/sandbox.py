@@ -26,8 +26,8 @@ import random
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
-from harness.sandboxes.server import Fault, Request, Response, SandboxError, SandboxServer, route
-from harness.sandboxes.truth import TableTruth
+from sources.toolkit.sandbox.server import Fault, Request, Response, SandboxError, SandboxServer, route
+from sources.toolkit.sandbox.truth import TableTruth
 
 UTC = timezone.utc
 OWNER, REPO, ORG = "lakeflow-dev", "sandbox-repo", "lakeflow-dev"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any, Callable
 
-from harness.sandboxes.hubspot.catalog import ObjectType
-from harness.sandboxes.hubspot.values import format_date, format_ms
+from sources.hubspot.sandbox.catalog import ObjectType
+from sources.hubspot.sandbox.values import format_date, format_ms
 
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Edsger",
                "Radia", "Tim", "Shafi", "Donald", "Hedy", "John", "Katherine", "Guido", "Sophie", "Yukihiro",

@@ -16,8 +16,8 @@ import pytest
 
 from datasource.arrow_convert import ArrowConverter
 from harness.conformance.reading import poll, read_all
-from harness.sandboxes.hubspot import HubSpotSandbox
-from harness.sandboxes.server import Fault
+from sources.hubspot.sandbox import HubSpotSandbox
+from sources.toolkit.sandbox.server import Fault
 from sources.hubspot import HubSpotLakeflowConnect
 from sources.hubspot.api import HubSpotApiError
 from sources.hubspot.hubspot_test_utils import HubSpotTestUtils
@@ -631,7 +631,7 @@ def test_a_page_without_results_once_is_retried_and_the_read_is_complete(sandbox
 def test_a_server_that_never_answers_fails_in_bounded_time_naming_the_endpoint():
     """base_url on a port that accepts and never replies once blocked a load() for 1,038 s
     and named the wrong endpoint."""
-    from harness.sandboxes.silent import SilentServer
+    from sources.toolkit.sandbox.silent import SilentServer
 
     with SilentServer() as url:
         options = {"access_token": "pat-na1-secret", "base_url": url, "read_timeout": "0.3",

@@ -16,7 +16,7 @@ from pyspark.sql.types import DateType, DecimalType, LongType, MapType, StringTy
 from harness.sandboxes import Fault
 from sources.interface import ReadLimits
 from sources.interface.contract import connector_reader, iterate_offsets
-from harness.sandboxes.example import CUSTOMER_TIE_TIMESTAMP, ExampleSandbox
+from sources.example.sandbox import CUSTOMER_TIE_TIMESTAMP, ExampleSandbox
 from sources.example import ExampleApiError, ExampleLakeflowConnect
 from sources.interface import ConnectorError, UnknownTableError
 

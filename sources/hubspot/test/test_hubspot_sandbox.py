@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from harness.sandboxes import Fault, get_sandbox
-from harness.sandboxes.hubspot import HubSpotSandbox, RateLimitConfig
+from sources.hubspot.sandbox import HubSpotSandbox, RateLimitConfig
 
 TOKEN = "sandbox-token"
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
-from harness.sandboxes.truth import TableTruth
-from harness.sandboxes.server import Request, Response, SandboxError, SandboxServer, route
-from harness.sandboxes.hubspot import seed as seeding
-from harness.sandboxes.hubspot.catalog import (
+from sources.toolkit.sandbox.truth import TableTruth
+from sources.toolkit.sandbox.server import Request, Response, SandboxError, SandboxServer, route
+from sources.hubspot.sandbox import seed as seeding
+from sources.hubspot.sandbox.catalog import (
     DEFAULT_FIELD_TYPES,
     FIELD_TYPES,
     PROPERTY_TYPES,
@@ -30,7 +30,7 @@ from harness.sandboxes.hubspot.catalog import (
     prop,
     standard_object_types,
 )
-from harness.sandboxes.hubspot.values import InvalidValue, format_ms, normalize, parse_ms, sort_key
+from sources.hubspot.sandbox.values import InvalidValue, format_ms, normalize, parse_ms, sort_key
 
 ALL_SCOPES = None  # a token registered with scopes=None may call everything
 

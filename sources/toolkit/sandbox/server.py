@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
-from harness.sandboxes.truth import TRUTH_PATH, TableTruth
+from sources.toolkit.sandbox.truth import TRUTH_PATH, TableTruth
 
 
 @dataclass

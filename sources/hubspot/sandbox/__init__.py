@@ -4,7 +4,7 @@ client (``hubspot-api-client``) to run against it unchanged.
 
 Start it::
 
-    from harness.sandboxes.hubspot import HubSpotSandbox
+    from sources.hubspot.sandbox import HubSpotSandbox
 
     with HubSpotSandbox(token="sandbox-token", seed=50) as sb:
         sb.connection_options()        # {"base_url": sb.url, "access_token": "sandbox-token"}
@@ -75,6 +75,6 @@ timestamp), ``create_record``, ``update_records(object_type, ids, properties, ti
 ``inject(Fault(...), times, endpoint)`` and ``latency``.
 """
 
-from harness.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimitConfig
+from sources.hubspot.sandbox.sandbox import HubSpotSandbox, RateLimitConfig
 
 __all__ = ["HubSpotSandbox", "RateLimitConfig"]

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from datasource import register  # noqa: E402
 from harness.conformance.reading import read_all  # noqa: E402
-from harness.sandboxes.hubspot import HubSpotSandbox  # noqa: E402
+from sources.hubspot.sandbox import HubSpotSandbox  # noqa: E402
 from harness.spark import local_session  # noqa: E402
 from sources.hubspot import HubSpotLakeflowConnect  # noqa: E402
 

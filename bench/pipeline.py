@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from datasource import register  # noqa: E402
 from harness.cli import PreparedRun  # noqa: E402
 from harness.pipeline.runner import PipelineRunner  # noqa: E402
-from harness.sandboxes.hubspot import HubSpotSandbox  # noqa: E402
+from sources.hubspot.sandbox import HubSpotSandbox  # noqa: E402
 from harness.spark import local_session  # noqa: E402
 from hubspot_ingest import seed_contacts  # noqa: E402  (bench/ is on sys.path when run as a script)
 

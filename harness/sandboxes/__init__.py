@@ -33,8 +33,7 @@ def get_sandbox(name: str) -> type[SandboxServer]:
     module = importlib.import_module(f"sources.{name}.sandbox")
     found = [obj for obj in vars(module).values()
              if inspect.isclass(obj) and issubclass(obj, SandboxServer) and obj is not SandboxServer
-             and obj.__module__.startswith(module.__name__) and not inspect.isabstract(obj)
-             and not getattr(obj, "__abstract_sandbox__", False)]
+             and obj.__module__.startswith(module.__name__) and not inspect.isabstract(obj)]
     if len(found) != 1:
         raise ValueError(f"sources.{name}.sandbox must define exactly one SandboxServer subclass, "
                          f"found {[c.__name__ for c in found]}")

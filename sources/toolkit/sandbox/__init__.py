@@ -1,16 +1,30 @@
 """The sandbox kit: what every source's sandbox is built from.
 
-* :class:`SandboxServer` (``server.py``): a threaded HTTP server on 127.0.0.1 with routing,
-  request counts, latency, fault injection and the truth endpoint;
+* :class:`DeclaredSandbox` (``declared.py``): a sandbox declared as tables (fields, keys,
+  cursor, filters, sort, paging, auth, error bodies, writes) with seed data, truth, scenarios
+  and rate limits included; field types and seed data in ``fields.py``;
+* :class:`SandboxServer` (``server.py``): the HTTP server underneath, for APIs written by hand
+  with ``@route``: routing, request counts, latency, fault injection, the truth endpoint;
 * :class:`TableTruth` (``truth.py``): what a sandbox holds, that the suite compares reads with;
-* :class:`SilentServer` (``silent.py``): a server that accepts and never answers.
+* ``silent.py``: a server that accepts connections and never answers.
 
 A source's sandbox lives beside its connector, in ``sources/<name>/sandbox.py`` (or a
 ``sandbox`` package), and defines one ``SandboxServer`` subclass.
 """
 
+from sources.toolkit.sandbox.declared import (
+    ApiKeyAuth, BearerAuth, DeclaredSandbox, Filter, NoAuth, NoPaging, OffsetPaging, PageNumberPaging, Sort, Table,
+    TokenPaging,
+)
+from sources.toolkit.sandbox.fields import (
+    BOOLEAN, DATE, INTEGER, NUMBER, STRING, TIMESTAMP, Field, array_of, derived, maybe, obj, one_of,
+)
 from sources.toolkit.sandbox.server import Fault, Request, Response, SandboxError, SandboxServer, route
 from sources.toolkit.sandbox.truth import TRUTH_PATH, TableTruth, key_text
 
-__all__ = ["Fault", "Request", "Response", "SandboxError", "SandboxServer", "TRUTH_PATH", "TableTruth", "key_text",
-           "route"]
+__all__ = [
+    "ApiKeyAuth", "BearerAuth", "DeclaredSandbox", "Filter", "NoAuth", "NoPaging", "OffsetPaging", "PageNumberPaging",
+    "Sort", "Table", "TokenPaging", "BOOLEAN", "DATE", "INTEGER", "NUMBER", "STRING", "TIMESTAMP", "Field",
+    "array_of", "derived", "maybe", "obj", "one_of", "Fault", "Request", "Response", "SandboxError",
+    "SandboxServer", "route", "TRUTH_PATH", "TableTruth", "key_text",
+]

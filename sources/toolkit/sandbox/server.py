@@ -269,6 +269,11 @@ class SandboxServer:
         return Response.json(body, status=fault.status or 500, headers=headers)
 
     # -- dispatch ----------------------------------------------------------------------
+    def extra_routes(self) -> list[tuple[str, str, Callable]]:
+        """Routes built at start-up rather than declared with ``@route``: ``(method, pattern,
+        handler)`` (a declared sandbox's tables)."""
+        return []
+
     def _collect_routes(self):
         routes = []
         for name in dir(type(self)):
@@ -277,6 +282,8 @@ class SandboxServer:
             if spec:
                 method, pattern = spec
                 routes.append((method, re.compile(pattern + r"/?"), _endpoint_name(method, pattern), getattr(self, name)))
+        for method, pattern, handler in self.extra_routes():
+            routes.append((method, re.compile(pattern + r"/?"), _endpoint_name(method, pattern), handler))
         # Longer patterns first so specific routes win over general ones.
         routes.sort(key=lambda r: -len(r[1].pattern))
         return routes

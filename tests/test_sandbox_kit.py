@@ -1,0 +1,171 @@
+"""The declared sandbox kit (sources/toolkit/sandbox): a sandbox declared as tables serves
+them over HTTP with auth, filters, sort, every paging style, writes, errors, deterministic
+seed data filling every column, the truth and scenarios."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from sources.toolkit.sandbox import (
+    BOOLEAN, DATE, INTEGER, NUMBER, STRING, TIMESTAMP, ApiKeyAuth, BearerAuth, DeclaredSandbox, Filter, NoPaging,
+    OffsetPaging, PageNumberPaging, Sort, Table, TokenPaging, array_of, derived, maybe, obj, one_of,
+)
+from sources.toolkit.sandbox.fields import get_path
+
+PET = {
+    "id": INTEGER, "name": STRING, "kind": one_of("cat", "dog"), "weight": NUMBER, "vaccinated": BOOLEAN,
+    "born_on": DATE, "tags": array_of(STRING), "owner": obj(id=INTEGER, name=STRING, address=obj(city=STRING)),
+    "visits": array_of(obj(at=TIMESTAMP, vet=STRING)), "note": maybe(STRING),
+    "url": derived(lambda r, i: f"https://pets.example/{r['id']}"), "updated_at": TIMESTAMP,
+}
+
+
+class PetsSandbox(DeclaredSandbox):
+    name = "pets"
+    auth = BearerAuth("pets-token")
+    error_body = {"message": "{message}", "code": "{status}"}
+    path_values = {"shop": "main"}
+    tables = (
+        Table("pets", "/v1/{shop}/pets", PET, "id", cursor="updated_at", rows=95, ties=10,
+              filters=(Filter("since", "updated_at", ">="), Filter("kind", "kind", "in")),
+              sort=Sort({"updated": "updated_at", "name": "name"}, "updated"),
+              paging=PageNumberPaging(link_header=True, max_size=50), writes=("create", "update", "delete"),
+              required=("name",)),
+        Table("visits", "/v1/visits", {"id": STRING, "pet": INTEGER, "at": TIMESTAMP}, "id", cursor="at", rows=42,
+              paging=OffsetPaging(default_size=10, total_key="total"), envelope="data"),
+        Table("owners", "/v1/owners", {"id": INTEGER, "name": STRING}, "id", rows=25,
+              paging=TokenPaging(default_size=10), envelope="results"),
+        Table("kinds", "/v1/kinds", {"id": INTEGER, "label": STRING}, "id", rows=3, paging=NoPaging()),
+    )
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with PetsSandbox() as server:
+        yield server
+
+
+def get(sandbox, path, token="pets-token", **params):
+    return requests.get(sandbox.url + path, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+def test_auth_and_declared_error_bodies(sandbox):
+    denied = get(sandbox, "/v1/main/pets", token="wrong")
+    assert denied.status_code == 401 and denied.json() == {"message": "Bad credentials", "code": "401"}
+    assert get(sandbox, "/v1/other/pets").status_code == 404  # path value not served
+    bad = get(sandbox, "/v1/main/pets", per_page=500)
+    assert bad.status_code == 400 and "per_page must be between 1 and 50" in bad.json()["message"]
+    assert get(sandbox, "/v1/main/pets", sort="colour").status_code == 400
+    assert sandbox.connection_options() == {"base_url": sandbox.url, "access_token": "pets-token"}
+
+
+def test_link_header_paging_filters_and_sort_match_the_truth(sandbox):
+    truth = sandbox.truth("pets")
+    seen, url = [], f"{sandbox.url}/v1/main/pets?per_page=20&kind=cat"
+    while url:
+        page = requests.get(url, headers={"Authorization": "Bearer pets-token"}, timeout=10)
+        seen += page.json()
+        url = page.links.get("next", {}).get("url")
+    cats = [r for r in truth.records.values() if r["kind"] == "cat"]
+    assert sorted(r["id"] for r in seen) == sorted(r["id"] for r in cats) and len(seen) == len({r["id"] for r in seen})
+    assert [r["updated_at"] for r in seen] == sorted(r["updated_at"] for r in seen)
+    by_name = get(sandbox, "/v1/main/pets", sort="name", direction="desc", per_page=50).json()
+    assert [r["name"] for r in by_name] == sorted((r["name"] for r in truth.records.values()), reverse=True)[:50]
+    tied = max(r["updated_at"] for r in truth.records.values())
+    assert sum(r["updated_at"] == tied for r in truth.records.values()) == 10
+    since = get(sandbox, "/v1/main/pets", since=tied, per_page=50).json()
+    assert len(since) == 10  # the bound is inclusive
+    assert get(sandbox, "/v1/main/pets", since="yesterday").status_code == 400
+
+
+def test_offset_token_and_single_page_paging(sandbox):
+    first = get(sandbox, "/v1/visits", limit=10).json()
+    assert first["total"] == 42 and len(first["data"]) == 10
+    rows = [r for offset in range(0, 50, 10) for r in get(sandbox, "/v1/visits", offset=offset).json()["data"]]
+    assert sorted(r["id"] for r in rows) == sorted(sandbox.truth("visits").records[k]["id"]
+                                                  for k in sandbox.truth("visits").records)
+    owners, after = [], None
+    while True:
+        body = get(sandbox, "/v1/owners", **({"after": after} if after else {})).json()
+        owners += body["results"]
+        after = get_path(body, "paging.next.after")
+        if after is None:
+            break
+    assert len(owners) == 25 == len({o["id"] for o in owners})
+    assert get(sandbox, "/v1/owners", after="zz").status_code == 400
+    assert len(get(sandbox, "/v1/kinds").json()) == 3
+
+
+def test_seed_fills_every_column_and_is_deterministic():
+    with PetsSandbox() as one, PetsSandbox() as two, PetsSandbox(seed=7) as other:
+        rows = list(one.truth("pets").records.values())
+        assert rows == list(two.truth("pets").records.values())
+        assert rows != list(other.truth("pets").records.values())
+
+    def filled(value):
+        if isinstance(value, dict):
+            return all(filled(v) for v in value.values())
+        if isinstance(value, list):
+            return bool(value) and all(filled(v) for v in value)
+        return value is not None
+
+    for column in PET:
+        assert any(filled(r[column]) for r in rows), column
+    assert sum(r["note"] is None for r in rows) == len(rows) // 4  # a maybe() field is sometimes null
+    assert all(r["url"] == f"https://pets.example/{r['id']}" for r in rows)
+
+
+def test_writes_change_the_truth(sandbox):
+    headers = {"Authorization": "Bearer pets-token"}
+    missing = requests.post(f"{sandbox.url}/v1/main/pets", json={"kind": "dog"}, headers=headers, timeout=10)
+    assert missing.status_code == 422 and "name" in missing.json()["message"]
+    created = requests.post(f"{sandbox.url}/v1/main/pets", json={"name": "Rex", "id": 1}, headers=headers, timeout=10)
+    assert created.status_code == 201
+    pet = created.json()
+    assert pet["name"] == "Rex" and pet["id"] != 1 and pet["owner"]["address"]["city"]  # filled, id assigned
+    patched = requests.patch(f"{sandbox.url}/v1/main/pets/{pet['id']}", json={"name": "Max"}, headers=headers, timeout=10)
+    assert patched.json()["name"] == "Max" and patched.json()["updated_at"] > pet["updated_at"]
+    key = next(k for k, r in sandbox.truth("pets").records.items() if r["id"] == pet["id"])
+    assert sandbox.truth("pets").records[key]["name"] == "Max"
+    assert requests.delete(f"{sandbox.url}/v1/main/pets/{pet['id']}", headers=headers, timeout=10).status_code == 204
+    truth = sandbox.truth("pets")
+    assert key not in truth.records and key in truth.deleted
+    assert requests.delete(f"{sandbox.url}/v1/main/pets/{pet['id']}", headers=headers, timeout=10).status_code == 404
+    assert requests.get(f"{sandbox.url}/__truth__/pets", timeout=10).json()["table"] == "pets"
+
+
+def test_scenarios_rate_limits_and_api_keys(sandbox):
+    before = sandbox.truth("pets")
+    burst = sandbox.scenario("pets", "burst", 5)
+    assert len({r["updated_at"] for r in burst}) == 1 and len(sandbox.truth("pets").records) == len(before.records) + 5
+    updated = sandbox.scenario("pets", "update", 3)
+    assert all(r["name"].startswith("edited ") for r in updated)
+    with pytest.raises(NotImplementedError):
+        sandbox.scenario("pets", "delete", 1)
+    sandbox.rate_limit(times=1, retry_after=2)
+    limited = get(sandbox, "/v1/kinds")
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "2"
+    assert limited.json()["message"] == "rate limit exceeded" and get(sandbox, "/v1/kinds").ok
+
+    class KeyedSandbox(PetsSandbox):
+        auth = ApiKeyAuth("k1", header=None, query="api_key")
+
+    with KeyedSandbox(token="k2") as keyed:
+        assert keyed.connection_options()["api_key"] == "k2"
+        assert requests.get(f"{keyed.url}/v1/kinds", params={"api_key": "k2"}, timeout=10).ok
+        assert requests.get(f"{keyed.url}/v1/kinds", params={"api_key": "k1"}, timeout=10).status_code == 401
+
+
+def test_declaration_mistakes_are_named():
+    class Broken(DeclaredSandbox):
+        tables = (Table("t", "/t", {"id": INTEGER}, "id", cursor="modified"),)
+
+    with pytest.raises(ValueError, match=r"tables\['t'\].*'modified' is not a declared field"):
+        Broken()
+
+    class NoEnvelope(DeclaredSandbox):
+        tables = (Table("t", "/t", {"id": INTEGER}, "id", paging=TokenPaging()),)
+
+    with pytest.raises(ValueError, match="declare envelope="):
+        NoEnvelope()

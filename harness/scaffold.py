@@ -7,7 +7,7 @@ It writes, and never overwrites:
   source's own knowledge goes;
 * ``sources/NAME/NAME_test_utils.py`` — write-back utilities (to be written);
 * ``sources/NAME/test/test_NAME_lakeflow_connect.py`` — the one test class;
-* ``sources/NAME/sandbox.py`` — a sandbox with bearer auth and no routes yet;
+* ``sources/NAME/sandbox.py`` — a declared sandbox with bearer auth and no tables yet;
 * ``configs/NAME.example.json``, and the API doc and README from ``templates/``.
 
 Its tests run at once and fail, each saying what to implement next: nothing passes by
@@ -163,35 +163,26 @@ class Test{camel}Connector(LakeflowConnectWriteBackTests, LakeflowConnectTests):
 '''
 
 SANDBOX = '''"""A sandbox of the {name} API: a real HTTP server on 127.0.0.1 that behaves as the documented
-API does (see sources/{name}/{name}_api_doc.md). Declare its routes with ``@route`` and
-expose what it holds through ``truth_tables()`` / ``truth(table)`` (see
-sources/example/sandbox.py)."""
+API does (sources/{name}/{name}_api_doc.md), declared with the sandbox kit
+(sources/toolkit/sandbox; sources/github/sandbox.py is a worked example)."""
 
 from __future__ import annotations
 
-from sources.toolkit.sandbox.server import Request, Response, SandboxServer
-from sources.toolkit.sandbox.truth import TableTruth
+from sources.toolkit.sandbox import (  # noqa: F401  (what a declaration usually needs)
+    BOOLEAN, DATE, INTEGER, NUMBER, STRING, TIMESTAMP, BearerAuth, DeclaredSandbox, Filter, PageNumberPaging, Sort,
+    Table, array_of, derived, maybe, obj, one_of,
+)
 
 
-class {camel}Sandbox(SandboxServer):
-    def __init__(self, token: str = "{name}-token", **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.token = token
-
-    def connection_options(self) -> dict[str, str]:
-        return {{"base_url": self.url, "access_token": self.token}}
-
-    def authenticate(self, request: Request) -> Response | None:
-        if request.header("authorization") != f"Bearer {{self.token}}":
-            return Response.json({{"error": "unauthorized"}}, status=401)
-        return None
-
-    def truth_tables(self) -> list[str]:
-        raise NotImplementedError("Next: list the tables this sandbox holds, and return each one's TableTruth "
-                                  "from truth(table) (sources/{name}/sandbox.py).")
-
-    def truth(self, table: str) -> TableTruth:
-        raise NotImplementedError("Next: return what the sandbox holds for {{table}} (TableTruth.of(...)).")
+class {camel}Sandbox(DeclaredSandbox):
+    name = "{name}"
+    auth = BearerAuth("{name}-token")
+    error_body = {{"message": "{{message}}"}}
+    # Next: declare each table as the API doc describes it, for example
+    #   Table("items", "/v1/items", {{"id": INTEGER, "name": STRING, "tags": array_of(STRING),
+    #         "updated_at": TIMESTAMP}}, "id", cursor="updated_at", rows=120,
+    #         filters=(Filter("updated_since", "updated_at", ">="),), paging=PageNumberPaging()),
+    tables: tuple[Table, ...] = ()
 '''
 
 CONFIG = '''{{

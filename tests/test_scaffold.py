@@ -43,6 +43,15 @@ def test_new_source_writes_a_package_whose_tests_fail_saying_what_to_do(tmp_path
     found = _run(root, "-c", "from datasource.registry import available_sources; from harness.sandboxes import "
                  "sandbox_names; print(available_sources(), sandbox_names())")
     assert found.stdout.count("demo_source") == 2, found.stdout + found.stderr
+    # the sandbox is declared with the kit, answers with its error body and says what to declare next
+    declared = _run(root, "-c", "from harness.sandboxes import get_sandbox\n"
+                    "from sources.toolkit.sandbox import DeclaredSandbox\n"
+                    "import requests\n"
+                    "with get_sandbox('demo_source')() as s:\n"
+                    "    assert isinstance(s, DeclaredSandbox)\n"
+                    "    r = requests.get(s.url + '/v1/items', timeout=5); print(r.status_code, r.json())\n"
+                    "    s.truth_tables()\n")
+    assert declared.stdout.strip() == "404 {'message': 'Not Found'}" and "Next: declare the tables of DemoSourceSandbox" in declared.stderr
     # never overwrites; validates the name
     again = _run(root, "-m", "harness.cli", "new-source", "demo_source")
     assert again.returncode == 2 and "exists already" in again.stderr and "never overwrites" in again.stderr

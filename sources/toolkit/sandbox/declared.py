@@ -503,6 +503,9 @@ class DeclaredSandbox(SandboxServer):
 
     # -- the truth and scenarios -------------------------------------------------------
     def truth_tables(self) -> list[str]:
+        if not self.tables:
+            raise NotImplementedError(f"Next: declare the tables of {type(self).__name__} (its tables = (Table(...), ...)), "
+                                      "as the source's API doc describes them.")
         return [t.name for t in self.tables]
 
     def truth(self, table: str) -> TableTruth:

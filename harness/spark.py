@@ -2,8 +2,8 @@
 
 ``local_session()`` is what tests, ``lakeflow demo`` and ``lakeflow pipeline run`` use:
 ``local[2]``, UI off, few shuffle partitions, UTC session time zone, and Delta Lake's own
-Spark integration (``delta-spark``; Spark resolves its jars from Maven Central the first time,
-then from the local Ivy cache). Tables live in a persistent Hive metastore (embedded Derby)
+Spark integration (the ``io.delta:delta-spark`` jars, which Spark resolves from Maven Central
+the first time, then from the local Ivy cache; no Python package is needed). Tables live in a persistent Hive metastore (embedded Derby)
 and warehouse under the *Lakeflow home* (``$LAKEFLOW_HOME``, default ``./lakeflow-data``), so
 ``spark.read.table("hubspot_demo.contacts")`` works again after a restart.
 
@@ -21,9 +21,9 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-#: Delta Lake's Maven artifact for the pinned pyspark (see pyproject.toml: delta-spark 4.4.0,
-#: pyspark 4.2.0). Pinned here rather than derived from delta-spark's own version because a
-#: PyPI release can precede its jars on Maven Central (delta-spark 4.4.1 did).
+#: Delta Lake's Maven artifact for the pinned pyspark 4.2.0 (pyproject.toml). The code uses
+#: Delta through Spark SQL only, so the ``delta-spark`` PyPI package is not a dependency (its
+#: PyPI releases can also precede their jars on Maven Central: 4.4.1 did).
 DELTA_PACKAGE = "io.delta:delta-spark_4.2_2.13:4.4.0"
 
 _BASE_CONF = {

@@ -36,7 +36,8 @@ CONNECT_PYTHON = (3, 12)
 #: An example pin: use the major.minor of your cluster's Databricks Runtime (17.3 LTS here);
 #: for serverless, any release up to serverless's current runtime.
 CONNECT_PIN = "databricks-connect==17.3.*"
-#: Project requirements that databricks-connect replaces (it ships pyspark; delta-spark pulls pyspark).
+#: Project requirements that databricks-connect replaces (it ships pyspark; delta-spark, should a
+#: connector add it, pulls pyspark).
 _REPLACED = ("pyspark", "delta-spark")
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 

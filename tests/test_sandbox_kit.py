@@ -169,3 +169,20 @@ def test_declaration_mistakes_are_named():
 
     with pytest.raises(ValueError, match="declare envelope="):
         NoEnvelope()
+
+
+def test_the_authoring_guides_declared_sandbox_runs():
+    """docs/authoring.md's sandbox example, executed as written."""
+    from harness.spark import PROJECT_ROOT
+
+    guide = (PROJECT_ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    block = next(b.split("\n", 1)[1] for b in guide.split("```")[1::2] if "class MySandbox(DeclaredSandbox)" in b)
+    scope: dict = {}
+    exec(compile(block, "docs/authoring.md", "exec"), scope)
+    with scope["MySandbox"]() as sb:
+        headers = {"Authorization": "Bearer mysource-token"}
+        first = requests.get(f"{sb.url}/v1/acme/orders", params={"per_page": 100}, headers=headers, timeout=10)
+        assert first.status_code == 200 and len(first.json()) == 100 and 'rel="next"' in first.headers["Link"]
+        assert requests.get(f"{sb.url}/v1/other/orders", headers=headers, timeout=10).status_code == 404
+        assert requests.post(f"{sb.url}/v1/acme/orders", json={}, headers=headers, timeout=10).status_code == 422
+        assert len(sb.truth("orders").records) == 250

@@ -39,8 +39,8 @@ def fast_client(url, **kwargs):
 
 def test_get_and_post(sandbox):
     client, _ = fast_client(sandbox.url)
-    assert client.get_json("/v1/items/5") == {"id": 5, "auth": "Bearer"}
-    assert client.post_json("/v1/items", {"a": 1}) == {"created": {"a": 1}}
+    assert client.request("GET", "/v1/items/5").json() == {"id": 5, "auth": "Bearer"}
+    assert client.request("POST", "/v1/items", json={"a": 1}).json() == {"created": {"a": 1}}
 
 
 def test_retries_429_with_and_without_retry_after_and_5xx(sandbox):
@@ -48,7 +48,7 @@ def test_retries_429_with_and_without_retry_after_and_5xx(sandbox):
     sandbox.inject(Fault(429, retry_after=2), times=1)
     sandbox.inject(Fault(429), times=1)
     sandbox.inject(Fault(503), times=1)
-    assert client.get_json("/v1/items/1")["id"] == 1
+    assert client.request("GET", "/v1/items/1").json()["id"] == 1
     assert client.retry_count == 3
     assert slept[0] == 2.0  # Retry-After honoured
     assert all(s <= 0.05 for s in slept[1:])  # backoff capped by the policy
@@ -59,7 +59,7 @@ def test_never_retries_other_4xx_and_redacts(sandbox):
     client, _ = fast_client(sandbox.url)
     sandbox.inject(Fault(400, body={"message": "bad request for Bearer s3cr3t-token"}))
     with pytest.raises(HttpError) as info:
-        client.get_json("/v1/items/1")
+        client.request("GET", "/v1/items/1").json()
     assert info.value.status == 400 and client.retry_count == 0
     assert "s3cr3t-token" not in str(info.value) and "GET /v1/items/1" in str(info.value)
     assert "s3cr3t" not in repr(client)
@@ -69,21 +69,21 @@ def test_gives_up_after_max_attempts(sandbox):
     client, _ = fast_client(sandbox.url)
     sandbox.inject(Fault(500), times=10)
     with pytest.raises(HttpError, match=r"returned HTTP 500 \(gave up after 4 attempt\(s\) in [\d.]+s; limits: retry_max_attempts 4"):
-        client.get_json("/v1/items/1")
+        client.request("GET", "/v1/items/1").json()
     assert client.request_count == 4
 
 
 def test_connection_errors_are_retried_then_reported():
     client, slept = fast_client("http://127.0.0.1:9")  # discard port: nothing listens
     with pytest.raises(HttpError, match=r"GET /v1/items/1 failed after 4 attempt\(s\) in [\d.]+s; limits: retry_max_attempts 4.*ConnectionError"):
-        client.get_json("/v1/items/1")
+        client.request("GET", "/v1/items/1").json()
     assert len(slept) == 3
 
 
 def test_slow_response_times_out_and_retries(sandbox):
     client, _ = fast_client(sandbox.url, timeout=(1.0, 0.2))
     sandbox.inject(Fault(delay=0.5), times=1)
-    assert client.get_json("/v1/items/2")["id"] == 2
+    assert client.request("GET", "/v1/items/2").json()["id"] == 2
     assert client.retry_count == 1
 
 
@@ -117,7 +117,7 @@ def test_a_connector_classifies_403_with_retry_after_as_a_rate_limit(sandbox):
     sandbox.inject(Fault(403, retry_after=1, body={"message": "secondary rate limit"}), times=1)
     plain, _ = fast_client(sandbox.url)
     with pytest.raises(HttpError) as err:
-        plain.get_json("/v1/items/1")
+        plain.request("GET", "/v1/items/1").json()
     assert err.value.status == 403  # the default policy never retries a 403
 
     sandbox.inject(Fault(403, retry_after=1, body={"message": "secondary rate limit"}), times=1)
@@ -127,16 +127,16 @@ def test_a_connector_classifies_403_with_retry_after_as_a_rate_limit(sandbox):
                          "retry" if status == 403 and "Retry-After" in headers else None)
     github_like = HttpClient(sandbox.url, retry=policy, sleep=slept.append)
     with pytest.raises(HttpError) as err:  # retried once (Retry-After 1 s), then a plain 403 fails
-        github_like.get_json("/v1/items/1")
+        github_like.request("GET", "/v1/items/1").json()
     assert slept == [1.0] and err.value.status == 403 and "forbidden" in str(err.value)
-    assert github_like.get_json("/v1/items/2")["id"] == 2
+    assert github_like.request("GET", "/v1/items/2").json()["id"] == 2
 
 
 def test_a_secret_at_the_cut_is_redacted_whole(sandbox):
     sandbox.inject(Fault(400, body={"pad": "x" * 476, "echo": "s3cr3t-token"}), times=1)
     client, _ = fast_client(sandbox.url)
     with pytest.raises(HttpError) as err:
-        client.get_json("/v1/items/1")
+        client.request("GET", "/v1/items/1").json()
     assert "s3cr3t" not in str(err.value) and "s3cr" not in str(err.value)
 
 
@@ -150,7 +150,7 @@ def test_a_server_that_never_answers_fails_within_the_deadline_naming_the_endpoi
         client = HttpClient.from_settings(url, settings)
         started = time.monotonic()
         with pytest.raises(HttpError) as info:
-            client.get_json("/crm/v3/properties/contacts")
+            client.request("GET", "/crm/v3/properties/contacts").json()
         elapsed = time.monotonic() - started
     assert 1.0 <= elapsed < 3.0, elapsed
     message = str(info.value)

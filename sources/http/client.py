@@ -53,7 +53,7 @@ class HttpClient:
 
     >>> client = HttpClient("https://api.example.com", headers={"Authorization": "Bearer t0k3n"},
     ...                     secrets=["t0k3n"], limiters=[RateLimiter(10, 1.0)])
-    >>> # client.get_json("/v1/items", params={"page": 1})
+    >>> # client.request("GET", "/v1/items", params={"page": 1}).json()
 
     * ``timeout`` is ``(connect, read)`` seconds, applied to every attempt.
     * Retries follow ``retry`` (429/5xx and connection errors; ``Retry-After`` honoured).
@@ -202,13 +202,6 @@ class HttpClient:
         self.retry_count += 1
         log.info("%s: %s, retry %d in %.2fs", endpoint, reason, attempt, pause)
         self._sleep(pause)
-
-    def get_json(self, path: str, params: Mapping[str, Any] | None = None, **kwargs) -> Any:
-        return self.request("GET", path, params=params, **kwargs).json()
-
-    def post_json(self, path: str, body: Any, **kwargs) -> Any:
-        response = self.request("POST", path, json=body, **kwargs)
-        return response.json() if response.content else None
 
     def close(self) -> None:
         self.session.close()

@@ -20,7 +20,7 @@ import argparse
 import random
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 

@@ -23,14 +23,7 @@ from sources.interface import (
     UnknownTableError,
 )
 from sources.interface.options import normalized
-from sources.interface.contract import (  # noqa: F401 (re-exported)
-    Page,
-    ReadLimits,
-    connector_reader,
-    iterate_offsets,
-    offset_key,
-    validate_metadata,
-)
+from sources.interface.contract import Page, ReadLimits, connector_reader, iterate_offsets, validate_metadata
 
 log = logging.getLogger("lakeflow.datasource")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-import pytest
 
 from harness.conformance.truth_checks import TruthChecks, run_all
 from sources.example.sandbox import ExampleSandbox

@@ -8,9 +8,12 @@ import pytest
 import requests
 
 from sources.toolkit.sandbox import (
-    BOOLEAN, DATE, INTEGER, NUMBER, STRING, TIMESTAMP, ApiKeyAuth, BearerAuth, DeclaredSandbox, Filter, NoPaging,
-    OffsetPaging, PageNumberPaging, Sort, Table, TokenPaging, array_of, derived, maybe, obj, one_of,
+    BOOLEAN, DATE, INTEGER, NUMBER, STRING, TIMESTAMP, ApiKeyAuth, BearerAuth, DeclaredSandbox, Filter, KeysetPaging,
+    NoPaging, OffsetPaging, PageNumberPaging, Response, Sort, Table, TokenPaging, array_of, derived, maybe, obj,
+    one_of, route,
 )
+from sources.http import HttpClient
+from sources.toolkit import KeysetPaginator
 from sources.toolkit.sandbox.fields import get_path
 
 PET = {
@@ -37,7 +40,13 @@ class PetsSandbox(DeclaredSandbox):
         Table("owners", "/v1/owners", {"id": INTEGER, "name": STRING}, "id", rows=25,
               paging=TokenPaging(default_size=10), envelope="results"),
         Table("kinds", "/v1/kinds", {"id": INTEGER, "label": STRING}, "id", rows=3, paging=NoPaging()),
+        Table("events", "/v1/events", {"id": INTEGER, "at": TIMESTAMP}, "id", cursor="at", rows=130, ties=40,
+              paging=KeysetPaging(default_size=25), envelope="data"),
     )
+
+    @route("GET", r"/v1/health")
+    def health(self, request):  # a custom route beside the declared tables
+        return Response.json({"ok": True})
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +104,18 @@ def test_offset_token_and_single_page_paging(sandbox):
     assert len(owners) == 25 == len({o["id"] for o in owners})
     assert get(sandbox, "/v1/owners", after="zz").status_code == 400
     assert len(get(sandbox, "/v1/kinds").json()) == 3
+    assert get(sandbox, "/v1/health").json() == {"ok": True}
+
+
+def test_keyset_paging_fits_the_toolkits_keyset_paginator(sandbox):
+    client = HttpClient(sandbox.url, headers={"Authorization": "Bearer pets-token"})
+    pages = list(client.paginate("/v1/events", KeysetPaginator("at", "id")))
+    read = [r for page in pages for r in page]
+    truth = sorted(sandbox.truth("events").records.values(), key=lambda r: (r["at"], r["id"]))
+    assert [r["id"] for r in read] == [r["id"] for r in truth] and len(pages) == 7  # 6 full pages + the empty one
+    tied = truth[-1]["at"]
+    after = get(sandbox, "/v1/events", since_cursor=tied, since_id=truth[-5]["id"]).json()["data"]
+    assert [r["id"] for r in after] == [r["id"] for r in truth[-4:]]
 
 
 def test_seed_fills_every_column_and_is_deterministic():
@@ -169,6 +190,12 @@ def test_declaration_mistakes_are_named():
 
     with pytest.raises(ValueError, match="declare envelope="):
         NoEnvelope()
+
+    class KeysetWithoutCursor(DeclaredSandbox):
+        tables = (Table("t", "/t", {"id": INTEGER}, "id", paging=KeysetPaging(), envelope="data"),)
+
+    with pytest.raises(ValueError, match="keyset paging needs a cursor"):
+        KeysetWithoutCursor()
 
 
 def test_the_authoring_guides_declared_sandbox_runs():

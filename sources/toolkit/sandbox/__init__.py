@@ -13,8 +13,8 @@ A source's sandbox lives beside its connector, in ``sources/<name>/sandbox.py`` 
 """
 
 from sources.toolkit.sandbox.declared import (
-    ApiKeyAuth, BearerAuth, DeclaredSandbox, Filter, NoAuth, NoPaging, OffsetPaging, PageNumberPaging, Sort, Table,
-    TokenPaging,
+    ApiKeyAuth, BearerAuth, DeclaredSandbox, Filter, KeysetPaging, NoAuth, NoPaging, OffsetPaging, PageNumberPaging,
+    Sort, Table, TokenPaging,
 )
 from sources.toolkit.sandbox.fields import (
     BOOLEAN, DATE, INTEGER, NUMBER, STRING, TIMESTAMP, Field, array_of, derived, maybe, obj, one_of,
@@ -23,8 +23,8 @@ from sources.toolkit.sandbox.server import Fault, Request, Response, SandboxErro
 from sources.toolkit.sandbox.truth import TRUTH_PATH, TableTruth, key_text
 
 __all__ = [
-    "ApiKeyAuth", "BearerAuth", "DeclaredSandbox", "Filter", "NoAuth", "NoPaging", "OffsetPaging", "PageNumberPaging",
-    "Sort", "Table", "TokenPaging", "BOOLEAN", "DATE", "INTEGER", "NUMBER", "STRING", "TIMESTAMP", "Field",
+    "ApiKeyAuth", "BearerAuth", "DeclaredSandbox", "Filter", "KeysetPaging", "NoAuth", "NoPaging", "OffsetPaging",
+    "PageNumberPaging", "Sort", "Table", "TokenPaging", "BOOLEAN", "DATE", "INTEGER", "NUMBER", "STRING", "TIMESTAMP", "Field",
     "array_of", "derived", "maybe", "obj", "one_of", "Fault", "Request", "Response", "SandboxError",
     "SandboxServer", "route", "TRUTH_PATH", "TableTruth", "key_text",
 ]

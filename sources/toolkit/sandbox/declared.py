@@ -115,7 +115,7 @@ class _Sized:
 class NoPaging:
     """Every record in one response."""
 
-    def page(self, sandbox, request, records):
+    def page(self, sandbox, request, records, table):
         return records, {}, {}
 
 
@@ -129,7 +129,7 @@ class PageNumberPaging(_Sized):
     default_size: int = 30
     link_header: bool = False
 
-    def page(self, sandbox, request, records):
+    def page(self, sandbox, request, records, table):
         size, page = self.size(sandbox, request), _int_arg(sandbox, request, self.page_param, 1)
         if page < 1:
             raise sandbox.fail(sandbox.validation_status, f"{self.page_param} must be 1 or more")
@@ -151,7 +151,7 @@ class OffsetPaging(_Sized):
     offset_param: str = "offset"
     total_key: str | None = None
 
-    def page(self, sandbox, request, records):
+    def page(self, sandbox, request, records, table):
         size, start = self.size(sandbox, request), _int_arg(sandbox, request, self.offset_param, 0)
         if start < 0:
             raise sandbox.fail(sandbox.validation_status, f"{self.offset_param} must be 0 or more")
@@ -166,7 +166,7 @@ class TokenPaging(_Sized):
     token_param: str = "after"
     next_path: str = "paging.next.after"
 
-    def page(self, sandbox, request, records):
+    def page(self, sandbox, request, records, table):
         size = self.size(sandbox, request)
         token = request.arg(self.token_param) or "0"
         if not token.isdigit():
@@ -174,6 +174,31 @@ class TokenPaging(_Sized):
         start = int(token)
         end = start + size
         return records[start:end], ({self.next_path: str(end)} if end < len(records) else {}), {}
+
+
+@dataclass(frozen=True)
+class KeysetPaging(_Sized):
+    """``?since_cursor=<cursor>&since_id=<key>``: the records after that (cursor, key) pair
+    in (cursor, key) order, as many as ``limit``; the client sends the last record's pair back
+    (the toolkit's ``KeysetPaginator``). With the cursor alone, records at that value are
+    included. Needs the table's cursor and its default ascending order."""
+
+    cursor_param: str = "since_cursor"
+    key_param: str = "since_id"
+
+    def page(self, sandbox, request, records, table):
+        size, since, after = self.size(sandbox, request), request.arg(self.cursor_param), request.arg(self.key_param)
+        if since:
+            bound = sandbox._comparable(table, table.cursor, since)
+            key_kind = table.fields[table.primary_key].type
+            after_key = None if after is None else (_int_arg(sandbox, request, self.key_param, 0)
+                                                    if key_kind == "integer" else after)
+
+            def later(r: dict) -> bool:
+                at = sandbox._comparable(table, table.cursor, get_path(r, table.cursor))
+                return at > bound or (at == bound and (after_key is None or r[table.primary_key] > after_key))
+            records = [r for r in records if later(r)]
+        return records[:size], {}, {}
 
 
 # ------------------------------------------------------------------------------ tables
@@ -293,6 +318,8 @@ class DeclaredSandbox(SandboxServer):
         body_values = isinstance(table.paging, TokenPaging) or getattr(table.paging, "total_key", None)
         if body_values and table.envelope is None:
             raise ValueError(f"{where}: this paging puts values in the body, so declare envelope=")
+        if isinstance(table.paging, KeysetPaging) and (table.cursor is None or table.sort or table.descending):
+            raise ValueError(f"{where}: keyset paging needs a cursor and the default ascending order")
 
     def _seed(self, table: Table) -> None:
         for i in range(table.rows):
@@ -440,7 +467,7 @@ class DeclaredSandbox(SandboxServer):
             with self.lock:
                 records = self.records_for(table, request)
             records = self._order(table, request, self._filter(table, request, records))
-            chunk, extra, headers = table.paging.page(self, request, records)
+            chunk, extra, headers = table.paging.page(self, request, records, table)
             if table.envelope is None:
                 return Response.json(chunk, headers=headers)
             body: dict = {table.envelope: chunk}

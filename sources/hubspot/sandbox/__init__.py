@@ -67,12 +67,21 @@ Behaviour worth knowing (modelled on HubSpot's docs; see FIELD_NOTES.md):
 Scenario helpers: ``seed_burst(object_type, count, timestamp_ms)`` (many records sharing one
 timestamp), ``create_record``, ``update_records(object_type, ids, properties, timestamp_ms=None)``,
 ``archive_records(object_type, ids)``, ``add_property(object_type, name, type, field_type)``,
-``create_schema(body)``, ``associate(...)``, ``add_owner(...)``, ``add_token(token, scopes)``,
+``create_schema(body)``, ``add_owner(...)``, ``touch_owners(ids, **fields)``,
+``add_token(token, scopes)``, ``add_service_key(scopes)``, ``remove_token(token)``,
 ``set_search_index_delay(seconds)``, ``flush_search_index()``, ``on_request(callback)``,
 ``after_nth_request(endpoint, n, fn)``, ``record_count(object_type, archived=False)``,
 ``record_ids``, ``get_record``, ``freeze_clock(ms)``, ``advance_clock(ms)``,
-``use_real_clock()``, ``reset_rate_limits()``, plus the inherited ``request_counts``,
+``reset_rate_limits()``, plus the inherited ``request_counts``,
 ``inject(Fault(...), times, endpoint)`` and ``latency``.
+
+Layout: ``sandbox.py`` assembles ``HubSpotSandbox`` from one mixin per API family:
+``store.py`` (records, ids, clock, search index; the one place records are created, updated,
+archived, validated and rendered), ``limits.py`` (auth, scopes, rate limits, hooks, 414),
+``objects.py``, ``search.py``, ``properties.py`` (and schemas), ``owners.py``,
+``associations.py`` and ``scenarios.py`` (truth, scenarios, demo, seeding, test helpers);
+``common.py`` holds the shared error and request helpers, ``catalog.py`` the object types and
+properties, ``seed.py`` the seed data generator and ``values.py`` value normalization.
 """
 
 from sources.hubspot.sandbox.sandbox import HubSpotSandbox, RateLimitConfig

@@ -213,3 +213,17 @@ def test_the_authoring_guides_declared_sandbox_runs():
         assert requests.get(f"{sb.url}/v1/other/orders", headers=headers, timeout=10).status_code == 404
         assert requests.post(f"{sb.url}/v1/acme/orders", json={}, headers=headers, timeout=10).status_code == 422
         assert len(sb.truth("orders").records) == 250
+
+
+def test_append_only_tables_have_no_update_scenario_and_demo_changes_say_what_changed():
+    class Log(DeclaredSandbox):
+        tables = (Table("entries", "/v1/entries", {"id": INTEGER, "text": STRING, "at": TIMESTAMP}, "id", cursor="at",
+                        rows=10, append_only=True),
+                  Table("notes", "/v1/notes", {"id": INTEGER, "text": STRING, "at": TIMESTAMP}, "id", cursor="at",
+                        rows=10))
+
+    log = Log()
+    with pytest.raises(NotImplementedError):
+        log.scenario("entries", "update", 1)
+    assert log.demo_changes() == "entries +5, notes +5 ~5"
+    assert len(log.truth("entries").records) == 15 and log.describe() == "15 entries, 15 notes"

@@ -108,7 +108,7 @@ class GithubSandbox(DeclaredSandbox):
                         default_direction={"created": "desc", "*": "asc"})),
         Table("commits", "/repos/{owner}/{repo}/commits", COMMIT, "sha", cursor="commit.committer.date", rows=230,
               filters=(Filter("since", "commit.committer.date", ">="), Filter("until", "commit.committer.date", "<=")),
-              descending=True, paging=PAGES),
+              descending=True, paging=PAGES, append_only=True),
         Table("releases", "/repos/{owner}/{repo}/releases", RELEASE, "id", rows=120, order_by="created_at",
               descending=True, paging=PAGES),
         Table("repositories", "/orgs/{org}/repos", REPOSITORY, "id", cursor="updated_at", rows=130, paging=PAGES,

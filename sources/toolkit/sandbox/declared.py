@@ -265,6 +265,8 @@ class Table:
     writes: tuple[str, ...] = ()
     item_key: str | None = None
     required: tuple[str, ...] = ()
+    #: Records never change once written (commits, events): no ``update`` scenario.
+    append_only: bool = False
 
     @property
     def key_field(self) -> str:
@@ -543,7 +545,8 @@ class DeclaredSandbox(SandboxServer):
 
     def scenario(self, table: str, change: str, n: int) -> list:
         """``create`` and ``burst`` (n records on one new cursor value) for every table;
-        ``update`` (a new cursor value and an edited text field) for tables with a cursor."""
+        ``update`` (a new cursor value and an edited text field) for tables with a cursor that
+        are not ``append_only``."""
         spec = self.table.get(table)
         if spec is None or change not in ("create", "burst", "update"):
             return super().scenario(table, change, n)
@@ -553,7 +556,7 @@ class DeclaredSandbox(SandboxServer):
             if change == "burst":
                 at = self.now()
                 return [copy.deepcopy(self.create_record(table, at=at)) for _ in range(n)]
-            if spec.cursor is None:
+            if spec.cursor is None or spec.append_only:
                 return super().scenario(table, change, n)
             text = next((k for k, f in spec.fields.items() if f.type == "string" and not f.choices and not f.value
                          and k not in (spec.primary_key, spec.key_field)), None)
@@ -565,6 +568,16 @@ class DeclaredSandbox(SandboxServer):
 
     def describe(self) -> str:
         return ", ".join(f"{len(rows)} {name}" for name, rows in self.rows.items())
+
+    def demo_changes(self) -> str:
+        """``lakeflow demo``'s changes between its runs: in every table 5 records created, and in
+        tables with a cursor that are not append-only 5 updated."""
+        done = []
+        for table in self.tables:
+            created = len(self.scenario(table.name, "create", 5))
+            updated = len(self.scenario(table.name, "update", 5)) if table.cursor and not table.append_only else 0
+            done.append(f"{table.name} +{created}" + (f" ~{updated}" if updated else ""))
+        return ", ".join(done)
 
 
 def _field_at(fields: dict[str, Field], path: str) -> Field:

@@ -1,0 +1,27 @@
+"""The package's layering: connectors, their sandboxes and test utilities (everything under
+``sources/`` but the test folders) and the runtime (``datasource/``) never import the
+harness, so a connector ships and runs without it."""
+
+from __future__ import annotations
+
+import ast
+
+from harness.spark import PROJECT_ROOT
+
+
+def _imports(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+def test_sources_and_runtime_never_import_the_harness():
+    files = [p for folder in ("sources", "datasource") for p in (PROJECT_ROOT / folder).rglob("*.py")
+             if "test" not in p.relative_to(PROJECT_ROOT).parts[:-1]]
+    assert len(files) > 40
+    offenders = [f"{p.relative_to(PROJECT_ROOT)} imports {name}" for p in files for name in _imports(p)
+                 if name == "harness" or name.startswith("harness.")]
+    assert not offenders, "\n".join(offenders)

@@ -341,3 +341,14 @@ def test_option_errors_name_the_option_and_the_expected_value(options, message):
     with pytest.raises(ConnectorError) as info:
         OPTIONS.parse(full, owner="GitHub")
     assert str(info.value) == message
+
+
+def test_an_option_given_empty_can_mean_something_else_than_absent():
+    """``Opt(empty=...)``: HubSpot's ``associations=""`` means none, while an absent option
+    means the table's default associations."""
+    names = OptionSet(Opt("associations", list, empty=[]), Opt("fields", list, default=["a"]))
+    assert names.parse({}).associations is None
+    assert names.parse({"Associations": ""}).associations == names.parse({"associations": " , "}).associations == []
+    assert names.parse({"associations": []}).associations == []
+    assert names.parse({"associations": "deals, tickets"}).associations == ["deals", "tickets"]
+    assert names.parse({"fields": ""}).fields == ["a"]   # without ``empty``, blank counts as absent

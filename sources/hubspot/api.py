@@ -1,7 +1,7 @@
-"""HubSpot HTTP access: one :class:`HubSpotApi` per connector instance.
+"""HubSpot HTTP access: :class:`HubSpotApi`, the connector's client (one per instance).
 
-It wraps the shared :class:`sources.http.HttpClient` (Bearer token, retries on 429/5xx,
-redaction) and turns HubSpot's failures into :class:`HubSpotApiError` messages a user can
+It is the shared :class:`sources.http.HttpClient` (Bearer token, retries on 429/5xx,
+redaction) that turns HubSpot's failures into :class:`HubSpotApiError` messages a user can
 act on:
 
 * ``401`` → "HubSpot rejected the access_token (401) on <endpoint>: check the private app token";
@@ -14,20 +14,23 @@ act on:
 
 Rate limiting is the caller's choice per request (``limiters=[...]``): the connector passes
 its 10-second budget limiter on every call and the per-second search limiter on searches.
-The token never appears in messages, logs or ``repr``.
+Listings that page with ``paging.next.after`` are walked by :meth:`HubSpotApi.pages`
+(``HttpClient.paginate`` with the toolkit's :class:`BodyTokenPaginator`). The token never
+appears in messages, logs or ``repr``.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 import requests
 
-from sources.http import HttpClient, HttpError, HttpSettings, RateLimiter, RetryPolicy
+from sources.http import HttpClient, HttpError, HttpSettings, RateLimiter
 from sources.interface import ConnectorError
+from sources.toolkit import BodyTokenPaginator, Page
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 #: The shared client options' defaults for HubSpot (backoff capped at 20 s; a server-sent
@@ -98,36 +101,23 @@ def missing_scopes(body: Any) -> list[str]:
     return found
 
 
-class HubSpotApi:
-    """HTTP access to one HubSpot portal with one private-app token."""
+class HubSpotApi(HttpClient):
+    """The ``HttpClient`` of one HubSpot portal and credential (see the module docstring)."""
 
     def __init__(self, base_url: str, token: str, settings: HttpSettings | None = None,
                  credential: str = "private app token"):
-        self.base_url = base_url.rstrip("/")
-        self._token = token
+        settings = settings or HTTP_DEFAULTS
+        super().__init__(base_url, {"Authorization": f"Bearer {token}"}, timeout=settings.timeout,
+                         retry=settings.retry_policy(max_retry_after=30.0), deadline=settings.deadline,
+                         secrets=[token], on_response=self._inspect)
+        self.home = base_url.rstrip("/")   # as given, for messages (``self.base_url`` ends with "/")
         #: "Service Key" or "private app token": named in 401/403 errors and their fixes.
         self.credential = credential
-        self.client = HttpClient.from_settings(
-            self.base_url,
-            settings or HTTP_DEFAULTS,
-            headers={"Authorization": f"Bearer {token}"},
-            retry=RetryPolicy(max_retry_after=30.0),
-            secrets=[token],
-            on_response=self._inspect,
-        )
         self._limiters: dict[tuple[int, float], RateLimiter] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"HubSpotApi(base_url={self.base_url!r})"
-
-    @property
-    def request_count(self) -> int:
-        return self.client.request_count
-
-    @property
-    def retry_count(self) -> int:
-        return self.client.retry_count
+        return f"HubSpotApi(base_url={self.home!r})"
 
     def limiter(self, max_calls: int, period: float) -> RateLimiter:
         """A limiter shared by every request of this instance that uses the same budget."""
@@ -156,7 +146,7 @@ class HubSpotApi:
             if scopes:
                 detail = f"the {owner} lacks the scope(s) {', '.join(scopes)}"
             else:
-                detail = f"access denied ({self.client.redact(str(message or response.text[:200]))})"
+                detail = f"access denied ({self.redact(str(message or response.text[:200]))})"
             fix = ("Add the scope(s) to the Service Key (its page → Edit), then read again." if owner == "Service Key"
                    else "Add the scope(s) to the private app, then use its token.")
             raise HubSpotApiError(f"HubSpot refused {endpoint} (403 MISSING_SCOPES): {detail}. {fix}", endpoint, 403)
@@ -166,18 +156,15 @@ class HubSpotApi:
                 "retrying cannot succeed until the limit resets. Run again later.", endpoint, 429)
 
     # -- requests --------------------------------------------------------------------------
-    def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
-                limiters: Sequence[RateLimiter] = (),
-                expect: Callable[[requests.Response], str | None] | None = None) -> Any:
+    def call(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
+             limiters: Iterable[RateLimiter] = (),
+             expect: Callable[[requests.Response], str | None] | None = None) -> Any:
         """Send one request (retried per the policy); return decoded JSON or ``None``."""
         endpoint = f"{method} {path}"
         try:
-            response = self.client.request(method, path, params=params, json=body, extra_limiters=limiters,
-                                           expect=expect)
+            response = self.request(method, path, params=params, json=body, extra_limiters=limiters, expect=expect)
         except HttpError as exc:
             raise self._wrap(exc, endpoint) from None
-        except requests.RequestException as exc:  # pragma: no cover - the client wraps these
-            raise HubSpotApiError(f"HubSpot request {endpoint} failed: {type(exc).__name__}", endpoint, None) from None
         if not response.content:
             return None
         try:
@@ -185,12 +172,12 @@ class HubSpotApi:
         except ValueError:
             raise HubSpotApiError(
                 f"HubSpot {endpoint} answered HTTP {response.status_code} with a body that is not JSON "
-                f"(check base_url {self.base_url!r}).", endpoint, response.status_code) from None
+                f"(check base_url {self.home!r}).", endpoint, response.status_code) from None
 
     def _wrap(self, exc: HttpError, endpoint: str) -> HubSpotApiError:
         if exc.status is None:
             return HubSpotApiError(
-                f"Could not reach HubSpot at base_url {self.base_url!r} ({endpoint}): {exc}", endpoint, None)
+                f"Could not reach HubSpot at base_url {self.home!r} ({endpoint}): {exc}", endpoint, None)
         if 200 <= exc.status < 300:
             return HubSpotApiError(
                 f"HubSpot {exc}. Refusing to treat it as the end of the data; if it persists, HubSpot's API "
@@ -206,19 +193,23 @@ class HubSpotApi:
         return HubSpotApiError(
             f"HubSpot {endpoint} returned HTTP {exc.status}: {message[:400]} ({hint}).", endpoint, exc.status)
 
-    def get_page(self, path: str, params: dict | None = None, limiters: Iterable[RateLimiter] = ()) -> dict:
-        """A GET whose answer must be a page (``{"results": [...], "paging": {...}?}``)."""
-        return self.request("GET", path, params=params, limiters=list(limiters), expect=page_problem)
+    def pages(self, path: str, params: dict | None = None, limiters: Iterable[RateLimiter] = ()) -> Iterator[Page]:
+        """The pages of a GET listing, following ``paging.next.after`` (read lazily: stop
+        iterating to stop reading); each must be a page (:func:`page_problem`)."""
+        pages = self.paginate(path, BodyTokenPaginator(), params=params, extra_limiters=list(limiters),
+                              expect=page_problem)
+        while True:
+            try:
+                page = next(pages, None)
+            except HttpError as exc:
+                raise self._wrap(exc, f"GET {path}") from None
+            if page is None:
+                return
+            yield page
 
     def post_page(self, path: str, body: Any, limiters: Iterable[RateLimiter] = ()) -> dict:
         """A POST (search, batch read: reads, safe to repeat) whose answer must be a page."""
-        return self.request("POST", path, body=body, limiters=list(limiters), expect=page_problem)
-
-    def get(self, path: str, params: dict | None = None, limiters: Iterable[RateLimiter] = ()) -> Any:
-        return self.request("GET", path, params=params, limiters=list(limiters))
+        return self.call("POST", path, body=body, limiters=limiters, expect=page_problem)
 
     def post(self, path: str, body: Any, limiters: Iterable[RateLimiter] = ()) -> Any:
-        return self.request("POST", path, body=body, limiters=list(limiters))
-
-    def close(self) -> None:
-        self.client.close()
+        return self.call("POST", path, body=body, limiters=limiters)

@@ -88,12 +88,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from types import SimpleNamespace
 from typing import Any, Iterator
 from urllib.parse import urlencode
 
 from pyspark.sql.types import StructType
 
-from sources.http import HttpSettings, RateLimiter, redact_mapping
+from sources.http import HttpSettings, RateLimiter
+from sources.http.settings import OPTION_NAMES as HTTP_OPTIONS
 from sources.hubspot import incremental
 from sources.hubspot.api import DEFAULT_BASE_URL, HTTP_DEFAULTS, HubSpotApi, HubSpotApiError
 from sources.hubspot.incremental import ID_PROPERTY, Position, id_of, to_ms
@@ -107,14 +109,14 @@ from sources.hubspot.schema import (
 )
 from sources.interface import (
     ConnectorError,
-    LakeflowConnect,
     ReadLimits,
     SupportsPartition,
     SupportsReadLimits,
     UnknownTableError,
 )
-from sources.interface.options import float_option, int_option, option, raw_option
+from sources.interface.options import raw_option
 from sources.interface.read_limits import NO_LIMITS
+from sources.toolkit import HttpConnector, Opt, OptionSet, value_at
 
 log = logging.getLogger("lakeflow.hubspot")
 
@@ -129,43 +131,50 @@ MAX_SEARCH_PROPERTIES_BODY = 3_000
 _CRM_METADATA = {"primary_keys": ["id"], "cursor_field": "updatedAt", "ingestion_type": "cdc_with_deletes"}
 _OWNERS_METADATA = {"primary_keys": ["id"], "cursor_field": "updatedAt", "ingestion_type": "cdc"}
 
-#: Connection options (README "Connection parameters"): what a Unity Catalog connection may
-#: store. One of ``service_key`` / ``access_token`` is the credential; both are secret.
-CONNECTION_OPTIONS = ("service_key", "access_token", "base_url", "connect_timeout", "read_timeout",
-                      "retry_max_attempts", "retry_base_delay", "retry_max_delay", "request_deadline")
-#: Per-table options (README "Table options"): the names a connection's
-#: ``externalOptionsAllowList`` must list for them to reach the connector.
-TABLE_OPTIONS = ("properties", "associations", "start_date", "lookback_seconds", "page_size", "partitions",
-                 "concurrency", "ten_second_limit", "search_per_second")
-
-
 # ----------------------------------------------------------------------------------------
 # options
 # ----------------------------------------------------------------------------------------
-def _int(options: dict, name: str, default: int | None, low: int = 1, high: int | None = None) -> int | None:
-    return int_option(options, name, default, low=low, high=high, owner="HubSpot")
+#: The connector's own connection options; the shared client's (``connect_timeout`` …) are
+#: read by :meth:`HttpSettings.from_options`. Exactly one of the two credentials is required.
+CONNECTION = OptionSet(
+    Opt("service_key", secret=True, doc="a HubSpot Service Key"),
+    Opt("access_token", secret=True, doc="a legacy private app's access token"),
+    Opt("base_url", default=DEFAULT_BASE_URL),
+)
+#: Connection options (README "Connection parameters"): what a Unity Catalog connection may
+#: store. One of ``service_key`` / ``access_token`` is the credential; both are secret.
+CONNECTION_OPTIONS = (*CONNECTION.names, *HTTP_OPTIONS)
+TABLE = OptionSet(
+    Opt("properties", list, empty=[]),
+    Opt("associations", list, empty=[]),   # "": none; absent: the table's default associations
+    Opt("start_date"),
+    Opt("lookback_seconds", float, default=60.0, low=0.0),
+    Opt("page_size", int, default=SEARCH_MAX, low=1, high=SEARCH_MAX),
+    Opt("partitions", int, default=4, low=1, high=1000),
+    Opt("concurrency", int, default=2, low=1, high=1000),
+    Opt("ten_second_limit", int, default=100, low=1),
+    Opt("search_per_second", int, default=4, low=1),
+)
+#: Per-table options (README "Table options"): the names a connection's
+#: ``externalOptionsAllowList`` must list for them to reach the connector.
+TABLE_OPTIONS = TABLE.names
+#: What :func:`_table_options` returns: the ``TABLE`` options plus ``start_ms``,
+#: ``lookback_ms`` and ``list_limit``.
+TableOptions = SimpleNamespace
 
 
-def _float(options: dict, name: str, default: float, low: float = 0.0) -> float:
-    return float_option(options, name, default, low=low, owner="HubSpot")
-
-
-def _names(options: dict, name: str) -> list[str] | None:
-    raw = raw_option(options, name)
-    if raw is None:
+def _names(name: str, names: list[str] | None) -> list[str] | None:
+    if names is None:
         return None
-    names = [n.strip() for n in raw.split(",") if n.strip()]
     bad = [n for n in names if not all(c.isalnum() or c in "_-." for c in n)]
     if bad:
         raise ConnectorError(f"HubSpot option {name!r} holds invalid names {bad}; give a comma-separated list.")
     return list(dict.fromkeys(names))
 
 
-def _start_ms(options: dict) -> int | None:
-    raw = raw_option(options, "start_date")
-    if raw is None or raw.strip() == "":
+def _start_ms(text: str | None) -> int | None:
+    if text is None:
         return None
-    text = raw.strip()
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
@@ -177,42 +186,21 @@ def _start_ms(options: dict) -> int | None:
     except ValueError:
         raise ConnectorError(
             f"HubSpot option 'start_date' must be an ISO date or datetime (2024-01-31 or "
-            f"2024-01-31T12:00:00Z), got {raw!r}.") from None
+            f"2024-01-31T12:00:00Z), got {text!r}.") from None
     return to_ms(moment.isoformat())
 
 
-@dataclass(frozen=True)
-class TableOptions:
-    properties: list[str] | None
-    associations: list[str] | None
-    start_ms: int | None
-    lookback_ms: int
-    search_limit: int
-    list_limit: int
-    partitions: int
-    concurrency: int
-    ten_second_limit: int
-    search_per_second: int
-
-    @classmethod
-    def parse(cls, options: dict) -> "TableOptions":
-        if raw_option(options, "max_records_per_call") is not None:
-            raise ConnectorError(
-                "HubSpot option 'max_records_per_call' was replaced by the runtime's 'maxRecordsPerBatch' "
-                "(.option('maxRecordsPerBatch', '5000')), which reaches the connector as its read limit.")
-        page = _int(options, "page_size", SEARCH_MAX, 1, SEARCH_MAX)
-        return cls(
-            properties=_names(options, "properties"),
-            associations=_names(options, "associations"),
-            start_ms=_start_ms(options),
-            lookback_ms=int(_float(options, "lookback_seconds", 60.0) * 1000),
-            search_limit=page,
-            list_limit=min(page, LIST_MAX),
-            partitions=_int(options, "partitions", 4, 1, 1000),
-            concurrency=_int(options, "concurrency", 2, 1, 1000),
-            ten_second_limit=_int(options, "ten_second_limit", 100, 1),
-            search_per_second=_int(options, "search_per_second", 4, 1),
-        )
+def _table_options(options: dict) -> TableOptions:
+    if raw_option(options, "max_records_per_call") is not None:
+        raise ConnectorError(
+            "HubSpot option 'max_records_per_call' was replaced by the runtime's 'maxRecordsPerBatch' "
+            "(.option('maxRecordsPerBatch', '5000')), which reaches the connector as its read limit.")
+    opts = TABLE.parse(options, owner="HubSpot")
+    opts.properties, opts.associations = _names("properties", opts.properties), _names("associations", opts.associations)
+    opts.start_ms = _start_ms(opts.start_date)
+    opts.lookback_ms = int(opts.lookback_seconds * 1000)
+    opts.list_limit = min(opts.page_size, LIST_MAX)
+    return opts
 
 
 @dataclass
@@ -243,12 +231,13 @@ def _norm(name: str) -> str:
 # ----------------------------------------------------------------------------------------
 # the connector
 # ----------------------------------------------------------------------------------------
-class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLimits):
+class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimits):
     """Reads HubSpot CRM objects (see the module docstring for tables and options)."""
 
     def __init__(self, options: dict[str, str]) -> None:
         super().__init__(dict(options))
-        key, token = option(self.options, "service_key"), option(self.options, "access_token")
+        parsed = CONNECTION.parse(self.options, owner="HubSpot")
+        key, token = parsed.service_key, parsed.access_token
         if key and token:
             raise ConnectorError("HubSpot options 'service_key' and 'access_token' were both given; pass one "
                                  "credential: the Service Key, or a legacy private app's access token.")
@@ -259,40 +248,32 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLim
                 "'access_token'.")
         self._token = key or token
         self.credential = "Service Key" if key else "private app token"
-        base_url = (raw_option(self.options, "base_url") or DEFAULT_BASE_URL).strip()
-        if not base_url.startswith(("http://", "https://")):
-            raise ConnectorError(f"HubSpot option 'base_url' must start with http:// or https://, got {base_url!r}.")
-        self.base_url = base_url.rstrip("/")
+        if not parsed.base_url.startswith(("http://", "https://")):
+            raise ConnectorError(
+                f"HubSpot option 'base_url' must start with http:// or https://, got {parsed.base_url!r}.")
+        self.base_url = parsed.base_url.rstrip("/")
         self.http = HttpSettings.from_options(self.options, HTTP_DEFAULTS, owner="HubSpot")
-        self._api: HubSpotApi | None = None
         self._lock = threading.Lock()
         self._cycles: dict[str, _Cycle] = {}
         self._custom: dict[str, ObjectSpec] | None = None
         self._custom_schemas: list[dict] = []
 
     # -- plumbing ------------------------------------------------------------------------
-    def __repr__(self) -> str:
-        return f"HubSpotLakeflowConnect(options={redact_mapping(self.options)!r})"
+    def make_client(self) -> HubSpotApi:
+        return HubSpotApi(self.base_url, self._token, self.http, credential=self.credential)
+
+    #: The client (:class:`HubSpotApi`, created on first use) under its HubSpot name.
+    api = HttpConnector.client
 
     def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state["_api"] = None
-        state["_lock"] = None
-        state["_cycles"] = {}
-        return state
+        return {**super().__getstate__(), "_lock": None, "_cycles": {}}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    @property
-    def api(self) -> HubSpotApi:
-        if self._api is None:
-            self._api = HubSpotApi(self.base_url, self._token, self.http, credential=self.credential)
-        return self._api
-
     def _opts(self, table_options: dict | None) -> TableOptions:
-        return TableOptions.parse({**self.options, **(table_options or {})})
+        return _table_options({**self.options, **(table_options or {})})
 
     def _budget(self, opts: TableOptions, share: int = 1) -> RateLimiter:
         return self.api.limiter(max(1, int(0.9 * opts.ten_second_limit / max(1, share))), 10.0)
@@ -307,7 +288,8 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLim
     def _load_custom(self) -> dict[str, ObjectSpec]:
         """Custom objects by table name (fresh from GET /crm/v3/schemas)."""
         try:
-            body = self.api.get_page("/crm/v3/schemas")
+            schemas = [s for page in self.api.pages("/crm/v3/schemas") for s in page
+                       if isinstance(s, dict) and not s.get("archived")]
         except HubSpotApiError as exc:
             if exc.status == 403:
                 log.warning("HubSpot: no access to custom object schemas (%s); listing standard tables only", exc)
@@ -315,7 +297,6 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLim
                 return {}
             raise
         found: dict[str, ObjectSpec] = {}
-        schemas = [s for s in (body or {}).get("results") or [] if isinstance(s, dict) and not s.get("archived")]
         for schema in schemas:
             type_id = str(schema.get("objectTypeId") or "")
             name = str(schema.get("name") or "").strip().lower()
@@ -331,25 +312,20 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLim
         return [*STANDARD_OBJECTS, "owners", *sorted(self._load_custom())]
 
     def _spec(self, table_name: str) -> ObjectSpec:
-        if table_name in STANDARD_OBJECTS:
-            return STANDARD_OBJECTS[table_name]
-        if table_name == "owners":
-            return OWNERS
-        custom = self._custom if self._custom is not None else self._load_custom()
-        if table_name not in custom:
-            custom = self._load_custom()
-        if table_name not in custom:
-            raise UnknownTableError(table_name, [*STANDARD_OBJECTS, "owners", *custom])
-        return custom[table_name]
+        known = {**STANDARD_OBJECTS, "owners": OWNERS, **(self._custom or {})}
+        if table_name not in known:   # a custom object not listed yet: list the tables afresh
+            self.check_table(table_name)
+            known.update(self._custom or {})
+        return known[table_name]
 
     # -- properties and associations ---------------------------------------------------------
     def _property_types(self, spec: ObjectSpec, opts: TableOptions, share: int = 1) -> dict[str, str]:
         """``{name: type}`` of the properties to read (fresh from the properties API)."""
-        body = self.api.get_page(f"/crm/v3/properties/{spec.object_type}", limiters=self._limiters(opts, share=share))
         types: dict[str, str] = {}
-        for definition in (body or {}).get("results") or []:
-            if isinstance(definition, dict) and definition.get("name") and not definition.get("archived"):
-                types[str(definition["name"])] = str(definition.get("type") or "string")
+        for page in self.api.pages(f"/crm/v3/properties/{spec.object_type}", limiters=self._limiters(opts, share=share)):
+            for definition in page:
+                if isinstance(definition, dict) and definition.get("name") and not definition.get("archived"):
+                    types[str(definition["name"])] = str(definition.get("type") or "string")
         if opts.properties is not None:
             unknown = [p for p in opts.properties if p not in types]
             if unknown:
@@ -439,7 +415,7 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLim
             for result in (body or {}).get("results") or []:
                 from_id = str((result.get("from") or {}).get("id"))
                 to_ids = [str(t.get("toObjectId")) for t in result.get("to") or [] if t.get("toObjectId") is not None]
-                after = ((result.get("paging") or {}).get("next") or {}).get("after")
+                after = value_at(result, "paging.next.after", None)
                 if after:
                     to_ids += self._more_associations(spec, target, from_id, str(after), opts, share)
                 found[from_id] = list(dict.fromkeys(to_ids))
@@ -448,15 +424,9 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLim
     def _more_associations(self, spec: ObjectSpec, target: _Target, from_id: str, after: str | None,
                            opts: TableOptions, share: int = 1) -> list[str]:
         """The rest of one record's associations (v4 per-record listing, 500 a page)."""
-        to_ids: list[str] = []
-        while True:
-            params = {"limit": 500, **({"after": after} if after else {})}
-            body = self.api.get_page(f"/crm/v4/objects/{spec.object_type}/{from_id}/associations/{target.object_type}",
-                                params, limiters=self._limiters(opts, share=share)) or {}
-            to_ids += [str(t.get("toObjectId")) for t in body.get("results") or [] if t.get("toObjectId") is not None]
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
-            if not after:
-                return to_ids
+        pages = self.api.pages(f"/crm/v4/objects/{spec.object_type}/{from_id}/associations/{target.object_type}",
+                               {"limit": 500, **({"after": after} if after else {})}, self._limiters(opts, share=share))
+        return [str(t.get("toObjectId")) for page in pages for t in page if t.get("toObjectId") is not None]
 
     def _attach_v4(self, spec: ObjectSpec, records: list[dict], targets: list[_Target], opts: TableOptions,
                    share: int = 1) -> list[dict]:
@@ -522,12 +492,12 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLim
         search_props = [spec.cursor_property, ID_PROPERTY] if by_batch_read else wanted
         search = self._search(spec, search_props, opts)
         seen = set(checkpoint.seen)
-        cap = limits.max_records or (math.inf if replay_end is not None else opts.search_limit)
+        cap = limits.max_records or (math.inf if replay_end is not None else opts.page_size)
         emitted: list[dict] = []
         delivered: list[incremental.Key] = []
         exhausted = False
         while len(emitted) < cap:
-            result = incremental.step(search, spec.cursor_property, walking, cycle.upper, opts.search_limit)
+            result = incremental.step(search, spec.cursor_property, walking, cycle.upper, opts.page_size)
             if result is None:
                 exhausted = True
                 break
@@ -604,27 +574,17 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLim
                     share: int = 1, stop_at: int | None = None) -> Iterator[dict]:
         """Records of the list API from ``after`` on; stops when the next ``after`` (a numeric
         id) reaches ``stop_at``."""
-        path = f"/crm/v3/objects/{spec.object_type}"
-        while True:
-            query = {"limit": opts.list_limit, **params, **({"after": after} if after else {})}
-            body = self.api.get_page(path, query, limiters=self._limiters(opts, share=share)) or {}
-            yield from body.get("results") or []
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
-            if not after:
-                return
+        query = {"limit": opts.list_limit, **params, **({"after": after} if after else {})}
+        for page in self.api.pages(f"/crm/v3/objects/{spec.object_type}", query, self._limiters(opts, share=share)):
+            yield from page
+            after = (page.next_params or {}).get("after")
             if stop_at is not None and str(after).isdigit() and int(after) >= stop_at:
                 return
 
     # -- owners ------------------------------------------------------------------------------------
     def _owners(self, opts: TableOptions, share: int = 1) -> list[dict]:
-        owners, after = [], None
-        while True:
-            params = {"limit": 100, "archived": "false", **({"after": after} if after else {})}
-            body = self.api.get_page("/crm/v3/owners", params, limiters=self._limiters(opts, share=share)) or {}
-            owners += body.get("results") or []
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
-            if not after:
-                return owners
+        pages = self.api.pages("/crm/v3/owners", {"limit": 100, "archived": "false"}, self._limiters(opts, share=share))
+        return [owner for page in pages for owner in page]
 
     def _read_owners(self, start_offset: Any, opts: TableOptions) -> tuple[Iterator[dict], dict]:
         unchanged = dict(start_offset) if start_offset else {}
@@ -655,13 +615,12 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLim
             self._targets(spec, opts)   # validate the associations option on the driver
         if spec.owners or opts.partitions <= 1:
             return whole
-        first = self.api.get_page(f"/crm/v3/objects/{spec.object_type}",
-                             {"limit": 1, "properties": ID_PROPERTY}, limiters=self._limiters(opts)) or {}
-        results = first.get("results") or []
-        after = str(((first.get("paging") or {}).get("next") or {}).get("after") or "")
-        if not results or not after:
+        first = next(self.api.pages(f"/crm/v3/objects/{spec.object_type}", {"limit": 1, "properties": ID_PROPERTY},
+                                    self._limiters(opts)))
+        after = str((first.next_params or {}).get("after") or "")
+        if not first or not after:
             return whole
-        low = id_of(results[0])
+        low = id_of(first[0])
         if not after.isdigit() or int(after) <= low:
             log.info("HubSpot %s: list 'after' tokens are not ids (%r); reading in one partition", table_name, after)
             return whole
@@ -746,7 +705,7 @@ class HubSpotLakeflowConnect(LakeflowConnect, SupportsPartition, SupportsReadLim
                 for target in targets:
                     block = next((blocks[a] for a in target.aliases if a in blocks), None) or {}
                     ids = [str(x.get("id")) for x in block.get("results") or [] if x.get("id") is not None]
-                    after = ((block.get("paging") or {}).get("next") or {}).get("after")
+                    after = value_at(block, "paging.next.after", None)
                     if after:
                         ids += self._more_associations(spec, target, str(record["id"]), None, opts, share)
                     assoc[target.column] = list(dict.fromkeys(ids))

@@ -18,32 +18,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyspark.sql.types import (
-    ArrayType,
-    BooleanType,
-    DataType,
-    DateType,
-    DecimalType,
-    LongType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
+from pyspark.sql.types import DataType, DecimalType, StructField, StructType
+
+from sources.toolkit.schema import BOOLEAN as B, DATE, LONG as L, STRING as S, TIMESTAMP as T, array_of, struct
 
 NUMBER_TYPE = DecimalType(38, 18)
 
-_TYPES: dict[str, DataType] = {
-    "number": NUMBER_TYPE,
-    "bool": BooleanType(),
-    "date": DateType(),
-    "datetime": TimestampType(),
-}
+_TYPES: dict[str, DataType] = {"number": NUMBER_TYPE, "bool": B, "date": DATE, "datetime": T}
 
 
 def spark_type(hubspot_type: str | None) -> DataType:
     """The Spark type of a HubSpot property type (strings for anything not numeric/temporal/bool)."""
-    return _TYPES.get(str(hubspot_type or "").lower(), StringType())
+    return _TYPES.get(str(hubspot_type or "").lower(), S)
 
 
 @dataclass(frozen=True)
@@ -87,39 +73,21 @@ STANDARD_TYPE_IDS = {
 }
 
 
-def _f(name: str, data_type: DataType, nullable: bool = True) -> StructField:
-    return StructField(name, data_type, nullable)
+#: The primary key, never null (every other field is nullable).
+_ID = StructField("id", S, False)
+_ENVELOPE = struct(createdAt=T, updatedAt=T, archived=B, archivedAt=T).fields
 
 
 def object_schema(property_types: dict[str, str], associations: list[str]) -> StructType:
     """The schema of a CRM object given ``{property name: HubSpot type}`` and the association
     columns. Property fields are sorted by name so the schema is deterministic."""
-    properties = StructType([_f(name, spark_type(property_types[name])) for name in sorted(property_types)])
-    fields = [
-        _f("id", StringType(), False),
-        _f("properties", properties),
-    ]
+    properties = struct(**{name: spark_type(property_types[name]) for name in sorted(property_types)})
+    fields = [_ID, StructField("properties", properties, True)]
     if associations:
-        fields.append(_f("associations", StructType([_f(a, ArrayType(StringType())) for a in associations])))
-    fields += [
-        _f("createdAt", TimestampType()),
-        _f("updatedAt", TimestampType()),
-        _f("archived", BooleanType()),
-        _f("archivedAt", TimestampType()),
-    ]
-    return StructType(fields)
+        fields.append(StructField("associations", StructType([StructField(a, array_of(S), True) for a in associations])))
+    return StructType([*fields, *_ENVELOPE])
 
 
-OWNERS_SCHEMA = StructType([
-    _f("id", StringType(), False),
-    _f("email", StringType()),
-    _f("firstName", StringType()),
-    _f("lastName", StringType()),
-    _f("userId", LongType()),
-    _f("userIdIncludingInactive", LongType()),
-    _f("type", StringType()),
-    _f("createdAt", TimestampType()),
-    _f("updatedAt", TimestampType()),
-    _f("archived", BooleanType()),
-    _f("teams", ArrayType(StructType([_f("id", StringType()), _f("name", StringType()), _f("primary", BooleanType())]))),
-])
+OWNERS_SCHEMA = StructType([_ID, *struct(
+    email=S, firstName=S, lastName=S, userId=L, userIdIncludingInactive=L, type=S, createdAt=T, updatedAt=T,
+    archived=B, teams=array_of(struct(id=S, name=S, primary=B))).fields])

@@ -30,6 +30,7 @@ from sources.interface.options import _label, float_option, int_option, normaliz
 _TYPES = (str, int, float, bool, list)
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 _NO_LOW = -(2**63)
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,9 @@ class Opt:
     """One option: ``name`` (matched in any case), ``type`` (``str``, ``int``, ``float``,
     ``bool`` or ``list`` — comma-separated text), ``default`` when absent or blank,
     inclusive bounds ``low``/``high`` for numbers, ``secret`` (redacted everywhere),
-    ``required`` and a one-line ``doc`` (shown in the error when it is missing)."""
+    ``required``, a one-line ``doc`` (shown in the error when it is missing) and ``empty``:
+    the value of an option given blank (``""``), when that means something other than
+    absent (say ``associations=""``: none, not the default); unset, blank counts as absent."""
 
     name: str
     type: type = str
@@ -47,6 +50,7 @@ class Opt:
     secret: bool = False
     required: bool = False
     doc: str = ""
+    empty: Any = _ABSENT
 
     def __post_init__(self) -> None:
         if self.type not in _TYPES:
@@ -97,10 +101,10 @@ def _parse(opt: Opt, options: Mapping[str, Any], owner: str) -> Any:
     raw = options.get(opt.name)
     if opt.type is list and isinstance(raw, (list, tuple)):
         items = [str(v).strip() for v in raw if str(v).strip()]
-        return items or _missing(opt, owner)
+        return items or _missing(opt, owner, raw)
     text = option(options, opt.name)
     if text is None:
-        return _missing(opt, owner)
+        return _missing(opt, owner, raw)
     label = _label(opt.name, owner)
     if opt.type is str:
         return text
@@ -125,7 +129,9 @@ def _parse(opt: Opt, options: Mapping[str, Any], owner: str) -> Any:
     return value
 
 
-def _missing(opt: Opt, owner: str) -> Any:
+def _missing(opt: Opt, owner: str, raw: Any) -> Any:
+    if raw is not None and opt.empty is not _ABSENT:  # given, but blank
+        return list(opt.empty) if isinstance(opt.empty, (list, tuple)) else opt.empty
     if opt.required:
         what = f": {opt.doc}" if opt.doc else ""
         raise ConnectorError(f"{_label(opt.name, owner)} is required{what}.")

@@ -2,7 +2,8 @@
 
 * :class:`DeclaredSandbox` (``declared.py``): a sandbox declared as tables (fields, keys,
   cursor, filters, sort, paging, auth, error bodies, writes) with seed data, truth, scenarios
-  and rate limits included; field types and seed data in ``fields.py``;
+  and rate limits included; field types and seed data in ``fields.py``, paging styles in
+  ``paging.py``, auth schemes in ``auth.py``;
 * :class:`SandboxServer` (``server.py``): the HTTP server underneath, for APIs written by hand
   with ``@route``: routing, request counts, latency, fault injection, the truth endpoint;
 * :class:`TableTruth` (``truth.py``): what a sandbox holds, that the suite compares reads with;
@@ -12,10 +13,9 @@ A source's sandbox lives beside its connector, in ``sources/<name>/sandbox.py`` 
 ``sandbox`` package), and defines one ``SandboxServer`` subclass.
 """
 
-from sources.toolkit.sandbox.declared import (
-    ApiKeyAuth, BearerAuth, DeclaredSandbox, Filter, KeysetPaging, NoAuth, NoPaging, OffsetPaging, PageNumberPaging,
-    Sort, Table, TokenPaging,
-)
+from sources.toolkit.sandbox.auth import ApiKeyAuth, BearerAuth, NoAuth
+from sources.toolkit.sandbox.declared import DeclaredSandbox, Filter, Sort, Table
+from sources.toolkit.sandbox.paging import KeysetPaging, NoPaging, OffsetPaging, PageNumberPaging, TokenPaging
 from sources.toolkit.sandbox.fields import (
     BOOLEAN, DATE, INTEGER, NUMBER, STRING, TIMESTAMP, Field, array_of, derived, maybe, obj, one_of,
 )

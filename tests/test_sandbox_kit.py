@@ -66,6 +66,8 @@ def test_auth_and_declared_error_bodies(sandbox):
     bad = get(sandbox, "/v1/main/pets", per_page=500)
     assert bad.status_code == 400 and "per_page must be between 1 and 50" in bad.json()["message"]
     assert get(sandbox, "/v1/main/pets", sort="colour").status_code == 400
+    odd = get(sandbox, "/v1/main/pets", since='2024-01-01"\\x')  # quotes and backslashes survive into the body
+    assert odd.status_code == 400 and odd.json()["message"] == "'2024-01-01\"\\\\x' is not a valid timestamp"
     assert sandbox.connection_options() == {"base_url": sandbox.url, "access_token": "pets-token"}
 
 

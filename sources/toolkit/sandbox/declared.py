@@ -214,9 +214,17 @@ class DeclaredSandbox(SandboxServer):
         return {"base_url": self.url, **self.auth.options()}
 
     def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-        body = json.loads(json.dumps(self.error_body).replace("{message}", message.replace('"', "'"))
-                          .replace("{status}", str(status)))
-        return Response.json(body, status=status, headers=headers)
+        """An error in the API's own shape: ``error_body`` with ``{message}`` and ``{status}``
+        filled in wherever they stand (nested values included)."""
+        def fill(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: fill(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [fill(v) for v in value]
+            if isinstance(value, str):
+                return value.replace("{message}", message).replace("{status}", str(status))
+            return value
+        return Response.json(fill(self.error_body), status=status, headers=headers)
 
     def fail(self, status: int, message: str) -> SandboxError:
         return SandboxError(self.error(status, message))

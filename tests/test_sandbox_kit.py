@@ -187,6 +187,12 @@ def test_declaration_mistakes_are_named():
     with pytest.raises(ValueError, match=r"tables\['t'\].*'modified' is not a declared field"):
         Broken()
 
+    class BadFilter(DeclaredSandbox):
+        tables = (Table("t", "/t", {"id": INTEGER}, "id", filters=(Filter("since", "updated"),)),)
+
+    with pytest.raises(ValueError, match=r"tables\['t'\]: 'updated' is not a declared field"):
+        BadFilter()
+
     class NoEnvelope(DeclaredSandbox):
         tables = (Table("t", "/t", {"id": INTEGER}, "id", paging=TokenPaging()),)
 

@@ -116,7 +116,6 @@ def _pattern(path: str) -> str:
     return re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
 
 
-
 # ------------------------------------------------------------------------------ the sandbox
 class DeclaredSandbox(SandboxServer):
     """A sandbox whose tables are declared (see the module docstring). Constructor:
@@ -152,7 +151,9 @@ class DeclaredSandbox(SandboxServer):
     def _check(self, table: Table) -> None:
         where = f"{type(self).__name__}.tables[{table.name!r}]"
         check_fields(table.fields, where)
-        for path in filter(None, (table.primary_key, table.cursor, table.order_by, table.item_key)):
+        paths = (table.primary_key, table.cursor, table.order_by, table.item_key, *table.required,
+                 *(f.field for f in table.filters), *(table.sort.options.values() if table.sort else ()))
+        for path in filter(None, paths):
             try:
                 _field_at(table.fields, path)
             except KeyError:

@@ -17,6 +17,7 @@ import contextlib
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -170,3 +171,21 @@ def connect_session(remote: str = "local[2]", extra_conf: dict | None = None):
         if remote.startswith("local") or key.startswith("spark.sql."):
             builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+#: How long one wait for a stream's end may block (seconds); see :func:`await_termination`.
+AWAIT_POLL_SECONDS = 5.0
+
+
+def await_termination(query, timeout: float | None = None, poll_seconds: float = AWAIT_POLL_SECONDS) -> bool:
+    """Wait until the streaming ``query`` ends (raising its error if it failed), in short
+    waits; ``False`` if ``timeout`` seconds pass first. Over Spark Connect each wait is a
+    server request, and an unbounded ``awaitTermination()`` one long request: in CI a
+    pipeline over Spark Connect once hung for 15 minutes after every batch had committed,
+    the server having logged ``INVALID_CURSOR.DISCONNECTED`` for a response stream. Short
+    waits keep every request brief, on every target."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not query.awaitTermination(poll_seconds):
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+    return True

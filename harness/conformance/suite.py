@@ -37,6 +37,7 @@ from sources.interface.contract import offset_key, validate_metadata
 from harness.conformance.config import MODE_ENV, dev_config_path, env_names, live_options
 from harness.conformance.reading import LoopRead, key_of, poll, read_all
 from harness.conformance.truth_checks import CHANGES, TruthChecks, compare_keys
+from harness.spark import await_termination
 from sources.interface.write_back import LakeflowConnectWriteTestUtils
 from sources.interface import INGESTION_TYPES, LakeflowConnect, SupportsPartition, SupportsPartitionedStream
 
@@ -214,7 +215,9 @@ class LakeflowConnectTests:
             reader = spark.readStream.format(self._format(spark)).option("tableName", truth_table).options(**checks.options, **extra)
             query = (reader.load().writeStream.format("parquet").option("path", f"{workdir}/{flow}")
                      .option("checkpointLocation", f"{workdir}/{flow}-checkpoint").trigger(availableNow=True).start())
-            query.awaitTermination(300)
+            if not await_termination(query, timeout=300):
+                query.stop()
+                raise AssertionError(f"{truth_table}: the {flow} stream did not finish within 300 s")
             if query.exception() is not None:
                 raise AssertionError(f"{truth_table}: the {flow} stream failed: {query.exception()}")
             rows = spark.read.parquet(f"{workdir}/{flow}").select(*keys).collect()
@@ -446,7 +449,9 @@ class LakeflowConnectTests:
             .writeStream.format("parquet").option("path", sink).option("checkpointLocation", checkpoint)
             .trigger(availableNow=True).start()
         )
-        query.awaitTermination(300)
+        if not await_termination(query, timeout=300):
+            query.stop()
+            raise AssertionError(f"{table}: the availableNow stream did not finish within 300 s")
         if query.exception() is not None:
             raise AssertionError(f"{table}: streaming query failed: {query.exception()}")
 

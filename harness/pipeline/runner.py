@@ -38,6 +38,7 @@ from harness.pipeline.checkpoint import clear_unfinished_first_batch
 from harness.pipeline.delta_target import DeltaTarget
 from harness.pipeline.progress import PlainProgress, TableProgress
 from harness.pipeline.spec import PipelineSpec, TablePlan
+from harness.spark import await_termination
 
 log = logging.getLogger("lakeflow.pipeline")
 
@@ -261,7 +262,7 @@ class PipelineRunner:
         )
         self._queries.append(query)
         try:
-            query.awaitTermination()
+            await_termination(query)
         finally:
             self._queries.remove(query)
         progress = query.recentProgress  # one call: over Spark Connect it is a request to the server

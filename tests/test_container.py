@@ -133,7 +133,13 @@ def test_the_demo_pipeline_runs_through_sc_into_delta_on_the_volume(stack, tmp_p
            "--remote", stack["remote"], "--home", "/data", "--plain",
            "--option", "base_url=http://sandbox:8765", "--option", f"access_token={TOKEN}"]
     env = {**os.environ, "LAKEFLOW_HOME": str(tmp_path)}   # the client's log; state and tables are the server's
-    proc = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900, env=env)
+    try:
+        proc = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, env=env)
+    except subprocess.TimeoutExpired as exc:  # show where it stood, and what the server said
+        server_log = stack["data"] / "spark-connect" / "server.log"
+        tail = server_log.read_text(errors="replace")[-3000:] if server_log.exists() else "(no server log)"
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        pytest.fail(f"the pipeline did not finish in 600 s; its output:\n{out[-3000:]}\nserver log tail:\n{tail}")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     warehouse = stack["data"] / "warehouse"
     schema = next(warehouse.glob("*.db"))

@@ -22,6 +22,7 @@ and the stream's progress (rows read).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
@@ -123,6 +124,7 @@ class PipelineRunner:
         self.tables = [TableProgress(p.destination, p.source_table, p.kind) for p in plans]
         self.progress = progress or PlainProgress()
         self._lock = threading.Lock()
+        self._one_remote_stream = threading.Lock()
         self._queries: list = []
         self._stopping = False
 
@@ -193,7 +195,7 @@ class PipelineRunner:
             log.error("table %s failed", plan.destination, exc_info=exc)
             self._event(table, "failed")
 
-    def _format(self, plan: TablePlan) -> str:
+    def _format(self, plan: TablePlan, spark=None) -> str:
         """A format name of the source's own for this destination table. Spark keeps one
         Python function (with a mutable environment map) per registered format; tables
         running concurrently on one format were seen to corrupt each other's task
@@ -201,7 +203,7 @@ class PipelineRunner:
         from datasource import register
 
         with self._lock:
-            return register(self.spark, self.spec.source, name=f"lakeflow_{self.spec.source}__{plan.destination}")
+            return register(spark or self.spark, self.spec.source, name=f"lakeflow_{self.spec.source}__{plan.destination}")
 
     def _read_options(self, plan: TablePlan, **extra: str) -> dict[str, str]:
         return {**self.connection, **plan.options, "tableName": plan.source_table,
@@ -225,10 +227,33 @@ class PipelineRunner:
         self._event(table, "batch")
 
     def _run_stream(self, plan: TablePlan, table: TableProgress) -> None:
+        if not is_remote(self.spark):
+            # Spark runs each query on a clone of the session: its foreachBatch confs are its own.
+            self._stream_on(self.spark, plan, table)
+            return
+        # A Spark Connect server runs every query's foreachBatch on the session that started
+        # it. Delta's idempotent-write confs are session confs, so tables streaming at once
+        # from one session would overwrite each other's (seen in CI:
+        # DELTA_INVALID_IDEMPOTENT_WRITES_OPTIONS; worse, a commit under another table's
+        # version could later be skipped as a replay). Each table gets its own server session;
+        # a client that cannot clone sessions streams one table at a time.
+        clone = getattr(self.spark, "cloneSession", None)
+        if clone is None:
+            with self._one_remote_stream:
+                self._stream_on(self.spark, plan, table)
+            return
+        spark = clone()
+        try:
+            self._stream_on(spark, plan, table)
+        finally:
+            with contextlib.suppress(Exception):  # best effort: the server expires idle sessions too
+                spark.client.release_session()
+                spark.client.close()
+
+    def _stream_on(self, spark, plan: TablePlan, table: TableProgress) -> None:
         from pyspark.sql import functions as F
 
-        spark = self.spark
-        fmt = self._format(plan)
+        fmt = self._format(plan, spark)
         changes = spark.readStream.format(fmt).options(**self._read_options(plan)).load()
         source_schema = changes.schema
         if plan.ingestion_type != "append":

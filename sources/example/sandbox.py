@@ -295,13 +295,10 @@ class ExampleSandbox(SandboxServer):
 
     @staticmethod
     def _int_arg(request: Request, name: str, default: int | None = None) -> int | None:
-        raw = request.arg(name)
-        if raw is None or raw == "":
-            return default
         try:
-            return int(raw)
-        except ValueError:
-            raise _bad_request(f"{name} must be an integer, got {raw!r}") from None
+            return request.int_arg(name, default)
+        except ValueError as exc:
+            raise _bad_request(str(exc)) from None
 
     def _cursor_arg(self, table: str, request: Request, name: str, deleted: bool) -> Any:
         raw = request.arg(name)

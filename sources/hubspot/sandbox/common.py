@@ -34,13 +34,10 @@ def bool_arg(request: Request, name: str) -> bool:
 
 
 def int_arg(request: Request, name: str, default: int) -> int:
-    raw = request.arg(name)
-    if raw is None or raw == "":
-        return default
     try:
-        return int(raw)
+        return request.int_arg(name, default)
     except ValueError:
-        raise fail(400, f"Unable to parse query parameter {name}: {raw!r} is not an integer") from None
+        raise fail(400, f"Unable to parse query parameter {name}: {request.arg(name)!r} is not an integer") from None
 
 
 def link(base_url: str, path: str, params: dict[str, str]) -> str:

@@ -12,13 +12,10 @@ from sources.toolkit.sandbox.server import Request
 
 
 def int_arg(sandbox, request: Request, name: str, default: int) -> int:
-    raw = request.arg(name)
-    if raw in (None, ""):
-        return default
     try:
-        return int(raw)
-    except ValueError:
-        raise sandbox.fail(sandbox.validation_status, f"{name} must be an integer, got {raw!r}") from None
+        return request.int_arg(name, default)
+    except ValueError as exc:
+        raise sandbox.fail(sandbox.validation_status, str(exc)) from None
 
 
 @dataclass(frozen=True)

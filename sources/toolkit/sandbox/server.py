@@ -43,6 +43,17 @@ class Request:
         values = self.query.get(name)
         return values[-1] if values else default
 
+    def int_arg(self, name: str, default: int | None = None) -> int | None:
+        """Query parameter ``name`` as an integer (``default`` when absent or blank); a
+        ``ValueError`` naming it otherwise, which each sandbox answers in its API's words."""
+        raw = self.arg(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+
     def args(self, name: str) -> list[str]:
         """Every value of a repeated query parameter, comma-separated values split."""
         out: list[str] = []

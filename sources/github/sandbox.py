@@ -18,7 +18,6 @@ sources/github/github_api_doc.md), declared with the sandbox kit (sources/toolki
 
 from __future__ import annotations
 
-import copy
 import hashlib
 
 from sources.toolkit.sandbox import (
@@ -121,7 +120,7 @@ class GithubSandbox(DeclaredSandbox):
         if table.name != "issues":
             return records
         # GitHub lists pull requests among issues, marked by a ``pull_request`` key.
-        return records + [{**copy.deepcopy(p), "id": p["id"] + 10**7, "state_reason": None, "comments": 0,
+        return records + [{**p, "id": p["id"] + 10**7, "state_reason": None, "comments": 0,
                            "assignees": [], "milestone": None,
                            "pull_request": {"url": p["html_url"], "merged_at": p["merged_at"]}}
                           for p in self.rows["pull_requests"].values()]

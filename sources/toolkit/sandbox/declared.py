@@ -134,7 +134,6 @@ class DeclaredSandbox(SandboxServer):
         super().__init__(**kwargs)
         if token is not None:
             self.auth = replace(self.auth, token=token)
-        self.token = self.auth.token
         self.seed = seed
         self.table = {t.name: t for t in self.tables}
         self.rows: dict[str, dict[Any, dict]] = {t.name: {} for t in self.tables}
@@ -211,6 +210,11 @@ class DeclaredSandbox(SandboxServer):
         self.deleted[table_name][key] = (record, iso(at))
 
     # -- auth, errors, connection ------------------------------------------------------
+    @property
+    def token(self) -> str | None:
+        """The credential this sandbox accepts (the declared auth's)."""
+        return self.auth.token
+
     def connection_options(self) -> dict[str, str]:
         return {"base_url": self.url, **self.auth.options()}
 
@@ -268,8 +272,9 @@ class DeclaredSandbox(SandboxServer):
                 raise self.fail(404, "Not Found")
 
     def records_for(self, table: Table, request: Request) -> list[dict]:
-        """The records a listing of ``table`` starts from (a copy); override to add or reshape."""
-        return copy.deepcopy(list(self.rows[table.name].values()))
+        """The records a listing of ``table`` starts from, called under the lock (the stored
+        records themselves: read them, do not change them); override to add or reshape."""
+        return list(self.rows[table.name].values())
 
     def on_write(self, table: Table, record: dict, body: dict, created: bool) -> None:
         """A hook after a create or update through the API (set derived state, validate)."""
@@ -315,16 +320,15 @@ class DeclaredSandbox(SandboxServer):
     def _lister(self, table: Table) -> Callable:
         def list_records(request: Request, **params: str) -> Response:
             self._check_path(params)
-            with self.lock:
-                records = self.records_for(table, request)
-            records = self._order(table, request, self._filter(table, request, records))
-            chunk, extra, headers = table.paging.page(self, request, records, table)
-            if table.envelope is None:
-                return Response.json(chunk, headers=headers)
-            body: dict = {table.envelope: chunk}
-            for path, value in extra.items():
-                set_path(body, path, value)
-            return Response.json(body, headers=headers)
+            with self.lock:  # held until the page is serialized: no write changes it meanwhile
+                records = self._order(table, request, self._filter(table, request, self.records_for(table, request)))
+                chunk, extra, headers = table.paging.page(self, request, records, table)
+                if table.envelope is None:
+                    return Response.json(chunk, headers=headers)
+                body: dict = {table.envelope: chunk}
+                for path, value in extra.items():
+                    set_path(body, path, value)
+                return Response.json(body, headers=headers)
         return list_records
 
     def _body(self, request: Request) -> dict:

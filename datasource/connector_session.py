@@ -40,6 +40,7 @@ class ConnectorSession:
         self.raw_options = normalized(options)
         self._connector: LakeflowConnect | None = None
         self._tables: list[str] | None = None
+        self._schema: StructType | None = None
         self.read_options = ReadOptions.parse(
             self.raw_options, supported_tables=lambda opts: list(connector_cls(opts).list_tables())
         )
@@ -113,10 +114,13 @@ class ConnectorSession:
 
     # -- schema and metadata -------------------------------------------------------------
     def schema(self) -> StructType:
-        schema = self.guard(lambda: self.connector.get_table_schema(self.table, self.table_options), "get_table_schema")
-        if not isinstance(schema, StructType):
-            raise ConnectorError(f"get_table_schema({self.table!r}) returned {type(schema).__name__}, not a StructType")
-        return schema
+        """The connector's schema of the table (asked once per session; kept when pickled)."""
+        if self._schema is None:
+            schema = self.guard(lambda: self.connector.get_table_schema(self.table, self.table_options), "get_table_schema")
+            if not isinstance(schema, StructType):
+                raise ConnectorError(f"get_table_schema({self.table!r}) returned {type(schema).__name__}, not a StructType")
+            self._schema = schema
+        return self._schema
 
     def metadata(self) -> dict:
         meta = self.guard(lambda: self.connector.read_table_metadata(self.table, self.table_options), "read_table_metadata")
@@ -163,3 +167,45 @@ class ConnectorSession:
     def pages(self, start: Any = None, **kwargs) -> Iterator[Page]:
         """The offset loop over this read's table (see :func:`iterate_offsets`)."""
         return iterate_offsets(self.read_once, self.table, start, method=self.method_name, **kwargs)
+
+    def records(self, start: Any = None, *, streamed: bool = False, **kwargs) -> "PagedRecords":
+        """The records of :meth:`pages` as one iterable (so that they are converted in full
+        batches, not page by page), remembering the offset the loop reached."""
+        return PagedRecords(self, start, streamed, kwargs)
+
+    def latest_offset(self, start: dict, max_records: int | None) -> dict:
+        """``latest_offset`` of a ``SupportsPartitionedStream`` table, checked, with the cap
+        passed as ``limits.max_records`` to connectors that take read limits."""
+        connector, options = self.connector, self.table_options
+        if self.supports_read_limits():
+            call = lambda: connector.latest_offset(self.table, options, start, limits=ReadLimits(max_records=max_records))  # noqa: E731
+        else:
+            call = lambda: connector.latest_offset(self.table, options, start)  # noqa: E731
+        end = self.guard(call, "latest_offset")
+        if not isinstance(end, dict):
+            raise ConnectorError(f"latest_offset({self.table!r}) returned {type(end).__name__}, not a dict")
+        return end
+
+
+class PagedRecords:
+    """Iterates the records of one offset loop; ``end`` is the offset it reached (the start
+    until a page came back). With ``streamed``, a page without an offset (``None``) is an
+    error: such a table cannot be read from an offset."""
+
+    def __init__(self, session: ConnectorSession, start: Any, streamed: bool, kwargs: dict):
+        self.session = session
+        self.end = start
+        self.pages = 0
+        self._streamed = streamed
+        self._loop = session.pages(start, **kwargs)
+
+    def __iter__(self) -> Iterator[dict]:
+        for page in self._loop:
+            if self._streamed and page.end is None:
+                raise ConnectorError(
+                    f"{self.session.method_name}({self.session.table!r}) returned no offset (None), so it cannot be "
+                    "read incrementally: read this table with spark.read, or make the connector return dict offsets."
+                )
+            self.end = page.end
+            self.pages += 1
+            yield from page.records

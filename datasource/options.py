@@ -21,12 +21,16 @@ TABLE_CONFIGS = "tableConfigs"
 MAX_RECORDS_PER_BATCH = "maxRecordsPerBatch"
 #: Set by the pipeline runner: where readers report their request counts.
 METRICS_DIR = "lakeflowMetricsDir"
+#: Set by the pipeline runner: a batch read from this offset (JSON), with the end offset in
+#: the result (see :mod:`datasource.increments`).
+START_OFFSET = "lakeflowStartOffset"
 #: The virtual table listing primary keys, cursor field and ingestion type per table.
 METADATA_TABLE = "_community_table_metadata"
 #: Options set by Databricks when it injects a Unity Catalog connection; not for connectors.
 _PLATFORM_OPTIONS = ("databricks.connection", "path")
 
-RUNTIME_OPTIONS = (TABLE_NAME, IS_DELETE_FLOW, TABLE_NAME_LIST, TABLE_CONFIGS, MAX_RECORDS_PER_BATCH, METRICS_DIR)
+RUNTIME_OPTIONS = (TABLE_NAME, IS_DELETE_FLOW, TABLE_NAME_LIST, TABLE_CONFIGS, MAX_RECORDS_PER_BATCH, METRICS_DIR,
+                   START_OFFSET)
 
 
 class OptionError(ValueError):
@@ -102,6 +106,8 @@ class ReadOptions:
     max_records_per_batch: int | None
     connector_options: dict[str, str]
     metrics_dir: str | None = None
+    #: An incremental read's start (``lakeflowStartOffset``); ``None`` for a whole-table read.
+    start_offset: dict | None = None
 
     @classmethod
     def parse(
@@ -128,6 +134,7 @@ class ReadOptions:
             max_records_per_batch=parse_positive_int(options, MAX_RECORDS_PER_BATCH),
             connector_options=connector_options,
             metrics_dir=_lookup(options, METRICS_DIR) or None,
+            start_offset=parse_json(options, START_OFFSET, dict),
         )
 
     def __repr__(self) -> str:

@@ -28,11 +28,12 @@ from pyspark.sql.types import StructType
 
 from datasource.arrow_convert import ArrowConverter
 from datasource.connector_session import ConnectorSession
+from datasource.increments import OffsetMarking, offset_text
 from sources.interface.contract import offset_key
 from datasource.metadata_table import read_metadata_table
 from datasource.metrics import metered, metered_iter
 from datasource.options import METADATA_TABLE
-from sources.interface import ConnectorError, ReadLimits
+from sources.interface import ConnectorError
 
 log = logging.getLogger("lakeflow.datasource")
 
@@ -79,17 +80,31 @@ def read_descriptor(session: ConnectorSession, converter: ArrowConverter, descri
 
 class LakeflowBatchReader(DataSourceReader):
     """``spark.read``: the whole table, through partitions when the connector offers them,
-    else by calling ``read_table`` from the start until its offset stops advancing."""
+    else by calling ``read_table`` from the start until its offset stops advancing.
+
+    With ``lakeflowStartOffset`` (the pipeline's incremental reads, :mod:`datasource.increments`)
+    it reads only what follows that offset, as one stream micro-batch would, and appends a
+    marker row holding the end offset it reached."""
 
     def __init__(self, session: ConnectorSession, schema: StructType, primary_keys: list[str]):
         self.session = session
         self.schema = schema
         self.primary_keys = primary_keys
 
+    @property
+    def start_offset(self) -> dict | None:
+        return self.session.read_options.start_offset
+
+    @property
+    def max_records(self) -> int:
+        return self.session.read_options.max_records_per_batch or DEFAULT_MAX_RECORDS_PER_MICROBATCH
+
     def partitions(self):
         session = self.session
         if session.table == METADATA_TABLE:
             return [LakeflowPartition("metadata")]
+        if self.start_offset is not None:
+            return self._increment_partitions()
         if session.partitioned_batch():
             with metered(session.read_options.metrics_dir):
                 descriptors = session.guard(
@@ -99,6 +114,19 @@ class LakeflowBatchReader(DataSourceReader):
             log.info("table %s: %d partitions", session.table, len(partitions))
             return partitions or [LakeflowPartition("empty")]
         return [LakeflowPartition("table")]
+
+    def _increment_partitions(self) -> list[LakeflowPartition]:
+        """One offset loop from the start offset; for a partitioned stream table, the
+        partitions up to ``latest_offset`` and one that only carries that end offset."""
+        session, start = self.session, self.start_offset
+        if not session.partitioned_stream():
+            return [LakeflowPartition("increment")]
+        with metered(session.read_options.metrics_dir):
+            end = session.latest_offset(start, self.max_records)
+            descriptors = [] if offset_key(start) == offset_key(end) else session.guard(
+                lambda: session.connector.get_partitions(session.table, session.table_options, start, end),
+                "get_partitions")
+        return [*descriptor_partitions(session, descriptors, "get_partitions"), LakeflowPartition("end", offset_text(end))]
 
     def read(self, partition: LakeflowPartition) -> Iterator[pa.RecordBatch]:
         return metered_iter(self.session.read_options.metrics_dir, self._read(partition))
@@ -110,15 +138,36 @@ class LakeflowBatchReader(DataSourceReader):
             return
         if partition.kind == "empty":
             return
+        if self.start_offset is not None:
+            yield from self._read_increment(partition)
+            return
         converter = session.converter(self.schema, self.primary_keys)
         if partition.kind == "descriptor":
             yield from read_descriptor(session, converter, partition.descriptor)
             return
-        pages = 0
-        for page in session.pages():
-            yield from converter.batches(page.records)
-            pages += 1
-        log.info("table %s: read in %d calls", session.table, pages)
+        records = session.records()
+        yield from converter.batches(records)
+        log.info("table %s: read in %d calls", session.table, records.pages)
+
+    def _read_increment(self, partition: LakeflowPartition) -> Iterator[pa.RecordBatch]:
+        session = self.session
+        converter = session.converter(session.schema(), self.primary_keys)
+        marking = OffsetMarking(converter.arrow_schema)
+        if partition.kind == "end":
+            yield marking.marker(json.loads(partition.descriptor))
+            return
+        if partition.kind == "descriptor":
+            for batch in read_descriptor(session, converter, partition.descriptor):
+                yield marking.data(batch)
+            return
+        records = session.records(self.start_offset, streamed=True, max_records=self.max_records)
+        count = 0
+        for batch in converter.batches(records):
+            count += batch.num_rows
+            yield marking.data(batch)
+        log.info("table %s: %d records from %s up to %s in %d calls", session.table, count,
+                 offset_key(self.start_offset), offset_key(records.end), records.pages)
+        yield marking.marker(records.end)
 
 
 class LakeflowSimpleStreamReader(SimpleDataSourceStreamReader, SupportsTriggerAvailableNow):
@@ -157,19 +206,11 @@ class LakeflowSimpleStreamReader(SimpleDataSourceStreamReader, SupportsTriggerAv
         pass
 
     def _pages(self, start: Any, **kwargs) -> tuple[list[pa.RecordBatch], Any]:
-        """Convert the pages of one offset loop from ``start``; return them and the last offset."""
-        batches: list[pa.RecordBatch] = []
-        current: Any = start
+        """Convert the records of one offset loop from ``start``; return them and the last offset."""
         with metered(self.session.read_options.metrics_dir):
-            for page in self.session.pages(start, **kwargs):
-                if page.end is None:
-                    raise ConnectorError(
-                        f"{self.session.method_name}({self.session.table!r}) returned no offset (None), so it cannot be "
-                        "streamed: read this table with spark.read, or make the connector return dict offsets."
-                    )
-                batches.extend(self.converter.batches(page.records))
-                current = page.end
-        return batches, current
+            records = self.session.records(start, streamed=True, **kwargs)
+            batches = list(self.converter.batches(records))
+        return batches, records.end
 
     def read(self, start: dict):
         batches, current = self._pages(start, max_records=self.max_records)
@@ -227,17 +268,8 @@ class LakeflowPartitionedStreamReader(DataSourceStreamReader, SupportsTriggerAva
         return ReadMaxRows(cap) if cap else ReadAllAvailable()
 
     def _latest(self, start: dict, cap: int | None) -> dict:
-        session = self.session
-        options = session.table_options
-        if session.supports_read_limits():
-            latest = lambda: session.connector.latest_offset(session.table, options, start, limits=ReadLimits(max_records=cap))  # noqa: E731
-        else:
-            latest = lambda: session.connector.latest_offset(session.table, options, start)  # noqa: E731
-        with metered(session.read_options.metrics_dir):
-            end = session.guard(latest, "latest_offset")
-        if not isinstance(end, dict):
-            raise ConnectorError(f"latest_offset({session.table!r}) returned {type(end).__name__}, not a dict")
-        return end
+        with metered(self.session.read_options.metrics_dir):
+            return self.session.latest_offset(start, cap)
 
     def prepareForTriggerAvailableNow(self) -> None:
         self._target = self._latest({}, None)

@@ -6,6 +6,7 @@ from pyspark.sql.datasource import DataSource
 from pyspark.sql.types import StructType
 
 from datasource.connector_session import ConnectorSession
+from datasource.increments import with_offset_column
 from datasource.metadata_table import METADATA_SCHEMA
 from datasource.options import METADATA_TABLE, RedactedOptions
 from datasource.readers import (
@@ -22,7 +23,8 @@ class LakeflowDataSource(DataSource):
 
     Subclassed per connector by :func:`data_source_for`, which sets ``connector_cls`` and
     ``format_name``. Options: ``tableName`` (required), ``isDeleteFlow``,
-    ``maxRecordsPerBatch``; all others go to the connector.
+    ``maxRecordsPerBatch``, ``lakeflowStartOffset`` (an incremental batch read, see
+    :mod:`datasource.increments`); all others go to the connector.
     """
 
     connector_cls: type[LakeflowConnect]
@@ -49,6 +51,8 @@ class LakeflowDataSource(DataSource):
     def schema(self) -> StructType:
         if self.session.table == METADATA_TABLE:
             return METADATA_SCHEMA
+        if self.session.read_options.start_offset is not None:
+            return with_offset_column(self.session.schema())
         return self.session.schema()
 
     def reader(self, schema: StructType):

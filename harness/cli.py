@@ -21,6 +21,7 @@ import logging
 import shutil
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -59,30 +60,13 @@ def _version() -> str:
 
 
 # ------------------------------------------------------------------------------ sandbox
-def _sandbox_class(source: str):
-    from harness.sandboxes import get_sandbox
+def _start_sandbox(source: str, seed: int | None = None, **kwargs):
+    from harness.pipeline.prepare import start_sandbox
 
     try:
-        return get_sandbox(source)
-    except ValueError as exc:
+        return start_sandbox(source, seed, **kwargs)
+    except ValueError as exc:  # no such sandbox
         raise UsageError(str(exc)) from None
-
-
-def _sandbox(source: str, seed: int | None = None, token: str | None = None, port: int = 0,
-             host: str = "127.0.0.1"):
-    """The source's sandbox (not started), seeded as the demo seeds it unless ``seed``."""
-    cls = _sandbox_class(source)
-    kwargs: dict = {"port": port, "host": host}
-    if token:
-        kwargs["token"] = token
-    seed = cls.demo_seed if seed is None else seed
-    if seed is not None:
-        kwargs["seed"] = seed
-    return cls(**kwargs)
-
-
-def _start_sandbox(source: str, seed: int | None = None) -> object:
-    return _sandbox(source, seed).start()
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -91,7 +75,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         # A sandbox token is a test value chosen on this command line, not a credential.
         _print(f"connector options: {sandbox.connection_options()}")
 
-    _sandbox(args.source, args.seed, args.token, args.port, args.host).serve_forever(announce=announce)
+    sandbox = _start_sandbox(args.source, args.seed, token=args.token, port=args.port, host=args.host, start=False)
+    sandbox.serve_forever(announce=announce)
     return 0
 
 
@@ -105,47 +90,43 @@ def _logging_to(path: Path) -> None:
     root.setLevel(logging.INFO)
     for noisy in ("py4j", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # PySpark logs a failed SQL statement's whole JVM stack on stderr; it belongs in the log.
+    logging.getLogger("SQLQueryContextLogger").propagate = True
+    for handler in list(logging.getLogger("SQLQueryContextLogger").handlers):
+        logging.getLogger("SQLQueryContextLogger").removeHandler(handler)
 
 
-class PreparedRun:
-    """A spec checked against its source, ready to run (no Spark yet)."""
+@contextlib.contextmanager
+def _prepared_with_sandbox(args: argparse.Namespace, tables: list[str] | None = None):
+    """The prepared run, reading from the source's sandbox when ``--sandbox`` is given
+    (started for the block, then stopped)."""
+    from harness.pipeline import load_spec
 
-    def __init__(self, spec_path: str, options: dict[str, str], sandbox=None, tables: list[str] | None = None):
-        from datasource.registry import connector_class
-        from harness.pipeline import load_spec, resolve
-        from harness.pipeline.connection import connection_options
+    spec = load_spec(args.spec)
+    sandbox = _start_sandbox(spec.source, args.seed) if getattr(args, "sandbox", False) else None
+    try:
+        from harness.pipeline.prepare import PreparedRun
 
-        self.spec = load_spec(spec_path)
-        self.sandbox = sandbox
-        from sources.interface.options import normalized
-
-        # Against a sandbox, the sandbox's own credentials replace the connection's: a sandbox
-        # run never carries real ones (nor two credentials at once).
-        connection = (normalized(sandbox.connection_options()) if sandbox is not None
-                      else connection_options(self.spec.connection, self.spec.source))
-        connection.update(normalized(options))
-        self.connection = connection
-        try:
-            cls = connector_class(self.spec.source)
-        except ValueError as exc:
-            raise UsageError(f"{spec_path}: source: {exc}") from None
-        self.plans = resolve(self.spec, cls(dict(connection)))
-        if tables:
-            unknown = sorted(set(tables) - {p.destination for p in self.plans})
-            if unknown:
-                raise UsageError(
-                    f"--table {', '.join(unknown)}: not a destination table of {spec_path} "
-                    f"({', '.join(p.destination for p in self.plans)})"
-                )
-            self.plans = [p for p in self.plans if p.destination in tables]
+        yield PreparedRun(spec, parse_options(args.option), sandbox, tables, origin=args.spec)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
 
 
-def _run_pipeline(prepared: PreparedRun, spark, home: Path, log_path: Path, max_concurrent: int, live: bool | None):
+def _full_refresh(args: argparse.Namespace, prepared) -> list[str]:
+    if getattr(args, "full_refresh_all", False):
+        return prepared.destinations
+    return prepared.checked(list(dict.fromkeys(getattr(args, "full_refresh", None) or [])), "--full-refresh")
+
+
+def _run_pipeline(prepared, spark, home: Path, log_path: Path, max_concurrent: int, live: bool | None,
+                  full_refresh: list[str] = (), state_home: Path | None = None):
     from harness.pipeline.progress import progress_for
     from harness.pipeline.runner import PipelineRunner
 
-    runner = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, home,
-                            max_concurrent=max_concurrent, log_path=log_path)
+    runner = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, home, state_home=state_home,
+                            max_concurrent=max_concurrent, log_path=log_path, full_refresh=full_refresh,
+                            spec_path=prepared.origin)
     runner.progress = progress_for(runner.tables, live)
     return runner.run()
 
@@ -154,43 +135,13 @@ def _print_result(result, log_path: Path) -> None:
     from harness.pipeline.progress import format_table
 
     _print(format_table([t.row() for t in result.tables]))
+    for table in result.tables:
+        for change in table.schema_changes:
+            _print(f"schema change in {table.destination}: {change}")
+        for warning in table.warnings:
+            _print(f"WARNING {table.destination}: {warning}")
     for table in result.failed:
         _print(f"FAILED {table.destination}: {table.error} (details: {log_path})")
-
-
-def _session(home: Path, log_path: Path, app: str):
-    from harness.spark import local_session
-
-    return local_session(app, home=home, log_file=log_path)
-
-
-@contextlib.contextmanager
-def _pipeline_session(args: argparse.Namespace, home: Path, log_path: Path, app: str):
-    """The session a pipeline runs on: local, or Spark Connect (``--remote``, else a server
-    started on a free port for the run, with the pipeline's home as its metastore and warehouse)."""
-    if args.target != "connect":
-        spark = _session(home, log_path, app)
-        try:
-            yield spark
-        finally:
-            spark.stop()
-        return
-    from harness import connect_server
-    from harness.spark import connect_session
-
-    started = None
-    url = args.remote
-    if not url:
-        started = connect_server.start(home, progress=_print)
-        url = started.url
-    _print(f"on Spark Connect at {url}")
-    spark = connect_session(url)
-    try:
-        yield spark
-    finally:
-        spark.stop()
-        if started is not None:
-            connect_server.stop(home)
 
 
 def _log_path(home: Path, name: str) -> Path:
@@ -198,102 +149,145 @@ def _log_path(home: Path, name: str) -> Path:
 
 
 def cmd_pipeline_validate(args: argparse.Namespace) -> int:
-    prepared = _prepare(args)
+    with _prepared_with_sandbox(args) as prepared:
+        pass
     _print(f"{args.spec}: valid; {_plural(len(prepared.plans), 'table')} from {prepared.spec.source}:")
     for plan in prepared.plans:
         extra = f" keys={','.join(plan.primary_keys)}" if plan.primary_keys else ""
         extra += f" sequence_by={plan.sequence_by}" if plan.sequence_by else ""
+        extra += f" include={','.join(plan.include_columns)}" if plan.include_columns else ""
+        extra += f" exclude={','.join(plan.exclude_columns)}" if plan.exclude_columns else ""
+        extra += " schema_changes=fail" if plan.schema_changes == "fail" else ""
         _print(f"  {plan.destination:<24} <- {plan.source_table:<16} {plan.kind}{extra}")
     return 0
-
-
-def _spec_source(spec_path: str) -> str:
-    from harness.pipeline import load_spec
-
-    return load_spec(spec_path).source
 
 
 def cmd_pipeline_run(args: argparse.Namespace) -> int:
     if args.target == "databricks":
         if args.sandbox:
             raise UsageError("--target databricks cannot read a sandbox on this machine's 127.0.0.1; drop --sandbox")
-        for name, value in (("workspace_dir", None), ("start", True), ("full_refresh", False), ("development", False),
-                            ("output", "build/databricks")):
-            setattr(args, name, getattr(args, name, value) if name != "start" else True)
-        return cmd_pipeline_deploy(args)
-    options = parse_options(args.option)
+        return _deploy(args, DeployOptions(start=True, full_refresh_all=args.full_refresh_all,
+                                           full_refresh=list(args.full_refresh or [])))
     if args.max_concurrent < 1:
         raise UsageError(f"--max-concurrent {args.max_concurrent}: must be at least 1")
+    if args.full_refresh and args.full_refresh_all:
+        raise UsageError("--full-refresh T and --full-refresh-all: give one of them")
+    from harness.pipeline.lock import home_lock
+    from harness.pipeline.session import pipeline_session
+
+    parse_options(args.option)  # a malformed --option fails before anything starts
     home = _home(args)
-    sandbox = _start_sandbox(_spec_source(args.spec), args.seed) if args.sandbox else None
-    try:
-        prepared = PreparedRun(args.spec, options, sandbox, args.table)
-        # With --remote, --home is the server's; the client's log stays in the local home.
-        log_path = _log_path(_home(argparse.Namespace(home=None)) if getattr(args, "remote", None) else home, prepared.spec.name)
-        _logging_to(log_path)
-        _print(f"pipeline {prepared.spec.name}: {_plural(len(prepared.plans), 'table')} from {prepared.spec.source} "
-               f"into {_destination_text(prepared.spec)} (log: {log_path})")
-        with _pipeline_session(args, home, log_path, f"lakeflow-pipeline-{prepared.spec.name}") as spark:
-            result = _run_pipeline(prepared, spark, home, log_path, args.max_concurrent, None if not args.plain else False)
-    finally:
-        if sandbox is not None:
-            sandbox.stop()
+    # With --remote, --home is the server's; checkpoints, the event log and the log stay here.
+    local_home = _home(argparse.Namespace(home=None)) if args.remote else home
+    with _prepared_with_sandbox(args, args.table) as prepared:
+        refresh = _full_refresh(args, prepared)
+        with home_lock(local_home, f"lakeflow pipeline run {args.spec}"):
+            log_path = _log_path(local_home, prepared.spec.name)
+            _logging_to(log_path)
+            _print(f"pipeline {prepared.spec.name}: {_plural(len(prepared.plans), 'table')} from {prepared.spec.source} "
+                   f"into {prepared.destination_text()} (log: {log_path})"
+                   + (f"; full refresh of {', '.join(refresh)}" if refresh else ""))
+            with pipeline_session(args.target, home, log_path, f"lakeflow-pipeline-{prepared.spec.name}",
+                                  remote=args.remote, progress=_print) as spark:
+                result = _run_pipeline(prepared, spark, home, log_path, args.max_concurrent,
+                                       None if not args.plain else False, refresh, state_home=local_home)
     _print_result(result, log_path)
-    _print(f"{'done' if result.ok else 'finished with failures'} in {result.seconds:.1f}s")
+    _print(f"{'done' if result.ok else 'finished with failures'} in {result.seconds:.1f}s (run {result.run_id}; "
+           f"`lakeflow pipeline status {args.spec}`)")
     return 0 if result.ok else 1
 
 
-def _destination_text(spec) -> str:
-    dest = spec.destination
-    if dest.path is not None:
-        return dest.path
-    local = f"spark_catalog.{dest.schema_}"
-    return local + (f" (catalog {dest.catalog!r} on Databricks)" if dest.catalog else "")
+def _events_of(args: argparse.Namespace):
+    from harness.pipeline import load_spec
+    from harness.pipeline.events import EVENTS_FILE, read_events
+
+    spec = load_spec(args.spec)
+    path = _home(args) / "pipelines" / spec.name / EVENTS_FILE
+    return spec, list(read_events(path)), path
+
+
+def cmd_pipeline_status(args: argparse.Namespace) -> int:
+    from harness.pipeline.status import format_status
+
+    spec, events, path = _events_of(args)
+    if not events:
+        _print(f"pipeline {spec.name}: no runs recorded in {path}")
+        return 0
+    tables = [t.destination for t in spec.tables] if spec.tables is not None else []
+    _print(f"pipeline {spec.name} ({path}):")
+    _print(format_status(events, tables))
+    return 0
+
+
+def cmd_pipeline_history(args: argparse.Namespace) -> int:
+    from harness.pipeline.status import format_history, history_json
+
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit {args.limit}: must be at least 1")
+    spec, events, path = _events_of(args)
+    if args.json:
+        text = history_json(events, args.table, args.limit)
+        if text:
+            _print(text)
+        return 0
+    _print(f"pipeline {spec.name} ({path}):")
+    _print(format_history(events, args.table, args.limit))
+    return 0
 
 
 def _home(args: argparse.Namespace) -> Path:
     from harness.spark import lakeflow_home
 
-    return lakeflow_home(args.home)
-
-
-def _prepare(args: argparse.Namespace) -> PreparedRun:
-    """Resolve the spec against its source (or its sandbox with ``--sandbox``)."""
-    options = parse_options(args.option)
-    sandbox = _start_sandbox(_spec_source(args.spec), args.seed) if args.sandbox else None
-    try:
-        return PreparedRun(args.spec, options, sandbox)
-    finally:
-        if sandbox is not None:
-            sandbox.stop()
+    return lakeflow_home(getattr(args, "home", None))
 
 
 def cmd_pipeline_render(args: argparse.Namespace) -> int:
     from harness.pipeline.render import render_databricks
 
-    prepared = _prepare(args)
+    with _prepared_with_sandbox(args) as prepared:
+        pass
     for path in render_databricks(prepared.spec, prepared.plans, Path(args.output), origin=args.spec):
         _print(f"wrote {path}")
     return 0
 
 
+@dataclass(frozen=True)
+class DeployOptions:
+    """What ``pipeline deploy`` (and ``pipeline run --target databricks``) does."""
+
+    workspace_dir: str | None = None
+    start: bool = False
+    full_refresh_all: bool = False
+    full_refresh: list[str] = field(default_factory=list)
+    development: bool = False
+    output: str = "build/databricks"
+
+
 def cmd_pipeline_deploy(args: argparse.Namespace) -> int:
     """Render SPEC for Databricks, upload it with the package wheel, create or update the
     pipeline (and start an update with --start)."""
+    return _deploy(args, DeployOptions(args.workspace_dir, args.start, args.full_refresh, [], args.development,
+                                       args.output))
+
+
+def _deploy(args: argparse.Namespace, options: DeployOptions) -> int:
     from harness.databricks.deploy import build_wheel, default_workspace_dir, deploy, start_update
     from harness.databricks.workspace import workspace_client
 
-    prepared = _prepare(args)
+    with _prepared_with_sandbox(args) as prepared:
+        pass
+    selection = prepared.checked(options.full_refresh, "--full-refresh") if options.full_refresh else []
     client = workspace_client(args.profile)
-    wheel = build_wheel(PROJECT_ROOT, Path(args.output) / "dist")
+    wheel = build_wheel(PROJECT_ROOT, Path(options.output) / "dist")
     _print(f"built {wheel.name}")
     result = deploy(client, prepared.spec, prepared.plans,
-                    workspace_dir=args.workspace_dir or default_workspace_dir(client, prepared.spec),
-                    wheel=wheel, rendered_dir=Path(args.output), development=args.development,
+                    workspace_dir=options.workspace_dir or default_workspace_dir(client, prepared.spec),
+                    wheel=wheel, rendered_dir=Path(options.output), development=options.development,
                     origin=args.spec, progress=_print)
     _print(f"{'created' if result.created else 'updated'} pipeline {prepared.spec.name}: {result.url}")
-    if args.start:
-        update = start_update(client, result.pipeline_id, full_refresh=args.full_refresh)
+    if options.start:
+        update = start_update(client, result.pipeline_id, full_refresh=options.full_refresh_all,
+                              full_refresh_selection=selection)
         _print(f"started update {update}: {result.url}/updates/{update}")
     return 0
 
@@ -333,67 +327,47 @@ def cmd_uc_delete(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ demo
-def _demo_spec(source: str) -> Path:
-    for name in (f"{source}_demo.yaml", f"{source}.yaml"):
-        path = PROJECT_ROOT / "configs" / "pipelines" / name
-        if path.exists():
-            return path
-    raise UsageError(f"no demo pipeline for source {source!r}: add configs/pipelines/{source}_demo.yaml")
-
-
-def _reset_demo_state(spark, prepared: PreparedRun, home: Path) -> None:
-    """The demo's sandbox is new on every run, so its tables and checkpoints start over."""
-    shutil.rmtree(home / "pipelines" / prepared.spec.name, ignore_errors=True)
-    dest = prepared.spec.destination
-    if dest.schema_:
-        spark.sql(f"DROP SCHEMA IF EXISTS `{dest.schema_}` CASCADE")
-    else:
-        for plan in prepared.plans:
-            shutil.rmtree(Path(dest.path) / plan.destination, ignore_errors=True)
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
+    from harness.pipeline.demo import demo_spec, query_example, reset_demo_state
+    from harness.pipeline.lock import home_lock
+    from harness.pipeline.prepare import PreparedRun
+    from harness.pipeline.session import pipeline_session
+
     options = parse_options(args.option)
-    spec_path = _demo_spec(args.source)
+    try:
+        spec_path = demo_spec(args.source)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
     home = _home(args)
     started = time.monotonic()
-    sandbox = _start_sandbox(args.source, args.seed)
-    try:
-        _print(f"[1/5] {args.source} sandbox on {sandbox.url}: {sandbox.describe()}")
-        prepared = PreparedRun(str(spec_path), options, sandbox)
-        log_path = _log_path(home, f"demo-{args.source}")
-        _logging_to(log_path)
-        _print(f"[2/5] starting local Spark with Delta (log: {log_path})")
-        spark = _session(home, log_path, f"lakeflow-demo-{args.source}")
+    with home_lock(home, f"lakeflow demo --source {args.source}"):
+        sandbox = _start_sandbox(args.source, args.seed)
         try:
-            _reset_demo_state(spark, prepared, home)
-            _print(f"[3/5] run 1, initial load: {_plural(len(prepared.plans), 'table')} into {_destination_text(prepared.spec)}")
-            first = _run_pipeline(prepared, spark, home, log_path, args.max_concurrent, False if args.plain else None)
-            _print_result(first, log_path)
-            changes = sandbox.demo_changes()
-            _print(f"[4/5] changed the sandbox: {changes}")
-            _print("[5/5] run 2, incremental")
-            second = _run_pipeline(prepared, spark, home, log_path, args.max_concurrent, False if args.plain else None)
-            _print_result(second, log_path)
-            example = _query_example(prepared)
+            _print(f"[1/5] {args.source} sandbox on {sandbox.url}: {sandbox.describe()}")
+            prepared = PreparedRun(str(spec_path), options, sandbox)
+            log_path = _log_path(home, f"demo-{args.source}")
+            _logging_to(log_path)
+            _print(f"[2/5] starting local Spark with Delta (log: {log_path})")
+            live = False if args.plain else None
+            with pipeline_session("local", home, log_path, f"lakeflow-demo-{args.source}") as spark:
+                reset_demo_state(spark, prepared, home)
+                _print(f"[3/5] run 1, initial load: {_plural(len(prepared.plans), 'table')} into "
+                       f"{prepared.destination_text()}")
+                first = _run_pipeline(prepared, spark, home, log_path, args.max_concurrent, live)
+                _print_result(first, log_path)
+                changes = sandbox.demo_changes()
+                _print(f"[4/5] changed the sandbox: {changes}")
+                _print("[5/5] run 2, incremental")
+                second = _run_pipeline(prepared, spark, home, log_path, args.max_concurrent, live)
+                _print_result(second, log_path)
         finally:
-            spark.stop()
-    finally:
-        sandbox.stop()
+            sandbox.stop()
     ok = first.ok and second.ok
     _print(f"\n{'done' if ok else 'finished with failures'} in {time.monotonic() - started:.0f}s. The tables are Delta tables "
            f"under {home}; query them from any local session:")
-    _print(f"  {example}")
+    _print(f"  {query_example(prepared)}")
+    _print(f"  the runs: lakeflow pipeline history {spec_path} --home {home}")
     return 0 if ok else 1
-
-
-def _query_example(prepared: PreparedRun) -> str:
-    dest = prepared.spec.destination
-    first = prepared.plans[0].destination
-    if dest.schema_:
-        return (f"from harness.spark import local_session; local_session().sql("
-                f"\"SELECT * FROM {dest.schema_}.{first} LIMIT 5\").show()")
-    return f"from harness.spark import local_session; local_session().read.format('delta').load('{dest.path}/{first}').show()"
 
 
 # ------------------------------------------------------------------------------ spark-connect
@@ -504,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_flags(demo)
     demo.set_defaults(func=cmd_demo)
 
-    pipeline = sub.add_parser("pipeline", help="run, validate or render a pipeline spec")
+    pipeline = sub.add_parser("pipeline", help="run, validate, render or deploy a pipeline spec; its status and history")
     psub = pipeline.add_subparsers(dest="pipeline_command", required=True)
     run = psub.add_parser("run", help="land every table of SPEC in Delta (incremental, crash-safe)")
     run.add_argument("spec")
@@ -517,7 +491,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--remote", default=None, help="with --target connect: sc://host:port of a running server whose "
                      "filesystem holds --home (state and path destinations are the server's)")
     run.add_argument("--profile", default=None, help="with --target databricks: ~/.databrickscfg profile")
+    run.add_argument("--full-refresh", action="append", metavar="TABLE", default=None,
+                     help="rebuild this destination table from the start of the source (repeatable): its checkpoint, "
+                          "tombstones and offsets start over and the new table replaces the old in one commit")
+    run.add_argument("--full-refresh-all", action="store_true", help="rebuild every table of SPEC")
     run_flags(run)
+    for name, text in (("status", "each table's last run: when, outcome, rows, lag (from the event log)"),
+                       ("history", "past runs and what each table did (from the event log)")):
+        sp = psub.add_parser(name, help=text)
+        sp.add_argument("spec")
+        sp.add_argument("--home", default=None, help="Lakeflow home of the runs (default: $LAKEFLOW_HOME or ./lakeflow-data)")
+        if name == "history":
+            sp.add_argument("--table", default=None, help="only this destination table")
+            sp.add_argument("--limit", type=int, default=None, help="the newest N runs")
+            sp.add_argument("--json", action="store_true", help="table events as JSON lines")
+        sp.set_defaults(func=cmd_pipeline_status if name == "status" else cmd_pipeline_history)
     run.set_defaults(func=cmd_pipeline_run)
     def resolve_flags(p: argparse.ArgumentParser, sandbox_help: str) -> None:
         """SPEC, and how its tables are resolved against the source (or its sandbox)."""

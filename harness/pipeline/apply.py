@@ -14,8 +14,11 @@
   (changed rows updated, new inserted, missing keys deleted; an overwrite when the table
   has no key), SCD 2 by closing changed and vanished versions at the snapshot's time.
 
-Every micro-batch commit runs inside :func:`~harness.pipeline.delta_target.idempotent`
-with the streaming batch id, so a batch replayed after a crash is applied once.
+Every batch's commits run inside :func:`~harness.pipeline.delta_target.committing`: Delta's
+idempotent-write ids (the pipeline's write id and the batch number), so a batch applied again
+after a crash is skipped, and a label holding the offsets the batch reached, so the offsets
+land in the same commit as the rows. Every Delta read and write goes through
+:class:`~harness.pipeline.delta_target.DeltaTarget`; this module keeps the semantics.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructField, StructType, TimestampType
+from pyspark.sql.types import BooleanType, StructField, StructType, TimestampType
 
+from datasource.columns import project
 from harness.pipeline import crashpoints
-from harness.pipeline.delta_target import Commit, DeltaTarget, idempotent, merge, quote, with_fields, written_since
+from harness.pipeline.delta_target import DeltaTarget, committing, quote
+from harness.pipeline.schema_changes import SchemaDiff, check, diff, target_type
 from harness.pipeline.spec import TablePlan
 
 #: Marks rows of the delete flow in a CDC micro-batch.
@@ -87,17 +92,18 @@ class TableWriter:
     Args:
         plan: the resolved table.
         target: the destination table.
-        app_id: Delta's idempotent-write application id, unique per destination table and
-            stable across runs (``lakeflow:<pipeline>:<table>``).
+        write_id: Delta's idempotent-write application id, unique per destination table
+            and generation (``lakeflow:<pipeline>:<table>``, with a suffix after a full
+            refresh); every commit is labelled with it.
         tombstones: where SCD 1 deletes are remembered (tables with deletes only).
     """
 
-    def __init__(self, plan: TablePlan, target: DeltaTarget, app_id: str, tombstones: DeltaTarget | None = None):
+    def __init__(self, plan: TablePlan, target: DeltaTarget, write_id: str, tombstones: DeltaTarget | None = None):
         self.plan = plan
         self.target = target
-        self.app_id = app_id
+        self.write_id = write_id
         self.tombstones = tombstones
-        self._last_version: int | None = None
+        self._table_schema: StructType | None = None
         self._empty = False
         self._batches = 0
 
@@ -108,44 +114,44 @@ class TableWriter:
                 TimestampType() if self.plan.ingestion_type == "snapshot"
                 else source_schema[self.plan.sequence_by].dataType
             )
-            return with_fields(source_schema, StructField(START_AT, seq_type), StructField(END_AT, seq_type))
+            return StructType([*source_schema.fields, StructField(START_AT, seq_type), StructField(END_AT, seq_type)])
         return source_schema
 
-    def prepare(self, spark, source_schema: StructType) -> None:
-        """Create (or evolve) the destination, and the tombstone table when needed."""
-        self.target.ensure(spark, self.target_schema(source_schema))
+    def prepare(self, spark, source_schema: StructType, policy: str = "evolve", rebuild_hint: str = "a full refresh") -> SchemaDiff:
+        """Check the source's schema against the table's and apply what the policy allows:
+        columns and struct fields added, types widened (a table that does not exist yet is
+        created by its first write). Raises :class:`SchemaChangeError` for the rest."""
+        wanted = self.target_schema(source_schema)
+        current = self.target.schema(spark)
+        if current is None:
+            self._empty, self._table_schema = True, wanted
+            changes = SchemaDiff()
+        else:
+            changes = diff(current, wanted, ignore=(START_AT, END_AT))
+            check(changes, self.plan.destination, policy, rebuild_hint)
+            self.target.add_columns(spark, changes.added)
+            self.target.widen(spark, [(path, new) for path, _, new in changes.widened])
+            self._table_schema = target_type(current, wanted)
+            self._empty = False
         if self.tombstones is not None:
             keys = [source_schema[k] for k in self.plan.primary_keys]
             seq = source_schema[self.plan.sequence_by]
-            self.tombstones.ensure(spark, StructType([*keys, StructField(_SEQ, seq.dataType)]))
-        commit = self.target.last_commit(spark)
-        self._last_version = commit.version
-        # A table whose only commit is its creation is empty: an SCD 1 table takes its first
-        # batch as a plain append, with nothing to match.
-        self._empty = commit.version == 0 and commit.operation.startswith("CREATE")
+            self.tombstones.create(spark, StructType([*keys, StructField(_SEQ, seq.dataType)]))
+        return changes
 
-    @property
-    def version(self) -> int | None:
-        """The target's version when :meth:`prepare` last looked (or after the last write)."""
-        return self._last_version
+    def _conformed(self, batch: DataFrame) -> DataFrame:
+        """The batch with the table's columns: one the source no longer sends is null."""
+        columns = self._table_schema
+        if self.plan.scd_type == 2:
+            columns = StructType([f for f in columns.fields if f.name not in (START_AT, END_AT)])
+        if self.plan.ingestion_type != "append":
+            columns = StructType([*columns.fields, StructField(IS_DELETE, BooleanType())])
+        return project(batch, columns, fill_missing=True)
 
-    def outcome_since(self, spark, version: int | None) -> BatchOutcome:
-        """Rows inserted, updated and deleted by the target's commits after ``version``,
-        from its Delta history (how a run on Spark Connect learns what its batches did)."""
-        written = written_since(spark, self.target.sql_ref, version)
-        return BatchOutcome(inserted=written.inserted, updated=written.updated, deleted=written.deleted)
-
-    def _commit_since(self, spark) -> Commit | None:
-        """The target's newest commit if one was made since the last call."""
-        commit = self.target.last_commit(spark)
-        if self._last_version is not None and commit.version <= self._last_version:
-            return None
-        self._last_version = commit.version
-        return commit
-
-    # -- streaming micro-batches -----------------------------------------------------------
-    def apply_batch(self, batch: DataFrame, batch_id: int) -> BatchOutcome:
-        """Apply one micro-batch (``foreachBatch``); idempotent per ``batch_id``."""
+    # -- batches -----------------------------------------------------------------------
+    def apply_batch(self, batch: DataFrame, batch_id: int, label: dict | None = None) -> BatchOutcome:
+        """Apply one batch of changes (``IS_DELETE`` marks delete-flow rows) as Delta commits
+        idempotent for ``batch_id`` and labelled with ``label`` (the offsets it reached)."""
         spark = batch.sparkSession
         batch = batch.persist()
         try:
@@ -154,13 +160,15 @@ class TableWriter:
             read_seconds = time.perf_counter() - started
             if rows == 0:
                 return BatchOutcome()
+            if self._table_schema is None:
+                self.prepare(spark, StructType([f for f in batch.schema.fields if f.name != IS_DELETE]))
             self._batches += 1
             crashpoints.reach("before_write", self.plan.destination, self._batches)
-            data_schema = StructType([f for f in batch.schema.fields if f.name != IS_DELETE])
             if self.plan.ingestion_type != "append" and IS_DELETE not in batch.columns:
                 batch = batch.withColumn(IS_DELETE, F.lit(False))  # a change flow without deletes
-            self.target.evolve(spark, self.target_schema(data_schema))
-            with idempotent(spark, self.app_id, batch_id):
+            batch = self._conformed(batch)
+            data_schema = StructType([f for f in batch.schema.fields if f.name != IS_DELETE])
+            with committing(spark, self.write_id, batch_id, label):
                 crashpoints.reach("during_write", self.plan.destination, self._batches)
                 if self.plan.ingestion_type == "append":
                     outcome = self._append(batch)
@@ -174,22 +182,29 @@ class TableWriter:
         finally:
             batch.unpersist()
 
-    def _writer(self, df: DataFrame, mode: str):
-        return df.write.format("delta").mode(mode).option("mergeSchema", "true")
-
-    def _save(self, writer) -> None:
-        if self.target.path:
-            writer.save(self.target.path)
+    def _write(self, df: DataFrame, overwrite: bool = False) -> BatchOutcome:
+        """A plain write (the table's first batch, an append table's batches); what it
+        inserted comes from the commit it made (none when Delta skipped it as applied)."""
+        spark = df.sparkSession
+        before = self.target.last_commit(spark) if not self._empty else None
+        if overwrite:
+            self.target.overwrite(df)
         else:
-            writer.saveAsTable(self.target.name)
+            self.target.append(df)
+        self._empty = False
+        after = self.target.last_commit(spark)
+        if after is None or (before is not None and after.version <= before.version):
+            return BatchOutcome()
+        return BatchOutcome(inserted=after.inserted)
 
     def _append(self, batch: DataFrame) -> BatchOutcome:
-        spark = batch.sparkSession
-        data = batch.drop(IS_DELETE)
-        self._empty = False
-        self._save(self._writer(data, "append"))
-        commit = self._commit_since(spark)
-        return BatchOutcome(inserted=commit.inserted if commit else 0)
+        return self._write(batch.drop(IS_DELETE))
+
+    def _merge(self, spark, source: DataFrame, on: str, clauses: list[str]) -> BatchOutcome:
+        written = self.target.merge(spark, source, on, clauses)
+        if written is None:
+            return BatchOutcome()
+        return BatchOutcome(inserted=written.inserted, updated=written.updated, deleted=written.deleted)
 
     def _latest_per_key(self, batch: DataFrame) -> DataFrame:
         keys, seq = self.plan.primary_keys, self.plan.sequence_by
@@ -203,13 +218,13 @@ class TableWriter:
             latest = self._drop_deleted_later(spark, latest)
         columns = [f.name for f in data_schema.fields]
         if self._empty:
-            return self._append(latest.where(~F.col(IS_DELETE)).select(*columns))
+            return self._write(latest.where(~F.col(IS_DELETE)).select(*columns))
         newer = f"(t.{quote(seq)} IS NULL OR s.{quote(seq)} >= t.{quote(seq)})"
-        return merged(merge(spark, self.target.sql_ref, latest, _key_match(keys), [
+        return self._merge(spark, latest, _key_match(keys), [
             f"WHEN MATCHED AND s.{IS_DELETE} AND {newer} THEN DELETE",
             f"WHEN MATCHED AND NOT s.{IS_DELETE} AND {newer} THEN UPDATE SET {_set(columns)}",
             f"WHEN NOT MATCHED AND NOT s.{IS_DELETE} THEN {_insert(columns)}",
-        ]))
+        ])
 
     def _drop_deleted_later(self, spark, latest: DataFrame) -> DataFrame:
         """Record this batch's deletes as tombstones, and drop upserts older than a stored
@@ -217,7 +232,7 @@ class TableWriter:
         keys, seq = self.plan.primary_keys, self.plan.sequence_by
         deletes = latest.where(F.col(IS_DELETE)).select(*[F.col(k) for k in keys], F.col(seq).alias(_SEQ))
         if not deletes.isEmpty():
-            merge(spark, self.tombstones.sql_ref, deletes, _key_match(keys), [
+            self.tombstones.merge(spark, deletes, _key_match(keys), [
                 f"WHEN MATCHED AND s.{_SEQ} > t.{_SEQ} THEN UPDATE SET t.{_SEQ} = s.{_SEQ}",
                 "WHEN NOT MATCHED THEN INSERT *",
             ])
@@ -230,6 +245,11 @@ class TableWriter:
         keys, seq = self.plan.primary_keys, self.plan.sequence_by
         columns = [f.name for f in data_schema.fields]
         changes = batch.withColumn(_SEQ, F.col(seq)).dropDuplicates([*keys, _SEQ, IS_DELETE])
+        if self._empty:
+            versions = self._versions(changes.select(*columns, _SEQ, IS_DELETE), keys, columns)
+            outcome = self._write(versions)
+            outcome.deleted = changes.where(F.col(IS_DELETE)).count() if outcome.inserted else 0
+            return outcome
         affected = changes.select(*keys).distinct()
         stored = self.target.read(spark).join(affected, keys, "left_semi").persist()
         new_events = None
@@ -250,18 +270,12 @@ class TableWriter:
                 stored_events.select(*keys, _SEQ, IS_DELETE), [*keys, _SEQ, IS_DELETE], "left_anti"
             ).persist()
             new_deletes = new_events.where(F.col(IS_DELETE)).count()
-            history = stored_events.unionByName(new_events)
-            window = Window.partitionBy(*[F.col(k) for k in keys]).orderBy(F.col(_SEQ).asc_nulls_first(), F.col(IS_DELETE).asc())
-            versions = (
-                history.withColumn("__end", F.lead(_SEQ).over(window))
-                .where(~F.col(IS_DELETE))
-                .select(*columns, F.col(_SEQ).alias(START_AT), F.col("__end").alias(END_AT))
-            )
+            versions = self._versions(stored_events.unionByName(new_events), keys, columns)
             match = _key_match(keys) + f" AND t.{START_AT} <=> s.{START_AT}"
-            outcome = merged(merge(spark, self.target.sql_ref, versions, match, [
+            outcome = self._merge(spark, versions, match, [
                 f"WHEN MATCHED AND NOT (t.{END_AT} <=> s.{END_AT}) THEN UPDATE SET t.{END_AT} = s.{END_AT}",
                 f"WHEN NOT MATCHED THEN {_insert([*columns, START_AT, END_AT])}",
-            ]))
+            ])
         finally:
             stored.unpersist()
             if new_events is not None:
@@ -270,50 +284,72 @@ class TableWriter:
             outcome.deleted = new_deletes
         return outcome
 
+    @staticmethod
+    def _versions(events: DataFrame, keys: list[str], columns: list[str]) -> DataFrame:
+        """One version per upsert event, open until the key's next event (an upsert or a
+        delete) by sequence."""
+        window = Window.partitionBy(*[F.col(k) for k in keys]).orderBy(F.col(_SEQ).asc_nulls_first(), F.col(IS_DELETE).asc())
+        return (
+            events.withColumn("__end", F.lead(_SEQ).over(window))
+            .where(~F.col(IS_DELETE))
+            .select(*columns, F.col(_SEQ).alias(START_AT), F.col("__end").alias(END_AT))
+        )
+
     # -- snapshots -------------------------------------------------------------------------
-    def apply_snapshot(self, snapshot: DataFrame, snapshot_time) -> BatchOutcome:
+    def apply_snapshot(self, snapshot: DataFrame, snapshot_time, label: dict | None = None,
+                       rebuild: bool = False) -> BatchOutcome:
         """Make the table equal ``snapshot`` (SCD 1) or close and open versions at
-        ``snapshot_time`` (SCD 2), in one commit."""
+        ``snapshot_time`` (SCD 2), in one commit labelled with ``label``; ``rebuild``
+        replaces the table (schema and history included) instead."""
         spark = snapshot.sparkSession
         snapshot = snapshot.persist()
         started = time.perf_counter()
         try:
             rows = snapshot.count()
             read_seconds = time.perf_counter() - started
-            self.target.evolve(spark, self.target_schema(snapshot.schema))
+            if not rebuild:
+                if self._table_schema is None:
+                    self.prepare(spark, snapshot.schema)
+                snapshot = project(snapshot, StructType([f for f in self._table_schema.fields
+                                                         if f.name not in (START_AT, END_AT)]), fill_missing=True)
             columns = snapshot.columns
             keys = self.plan.primary_keys
-            if not keys:
-                self._save(self._writer(snapshot, "overwrite"))
-                commit = self._commit_since(spark)
-                return _timed(BatchOutcome(rows_read=rows, inserted=commit.inserted if commit else 0), started, read_seconds)
-            row_t = f"to_json(struct({', '.join(_col(c, 't') for c in columns)}))"
-            row_s = f"to_json(struct({', '.join(_col(c, 's') for c in columns)}))"
-            changed = f"NOT ({row_t} <=> {row_s})"
-            if self.plan.scd_type == 1:
-                outcome = merged(merge(spark, self.target.sql_ref, snapshot, _key_match(keys), [
-                    f"WHEN MATCHED AND {changed} THEN UPDATE SET {_set(columns)}",
-                    f"WHEN NOT MATCHED THEN {_insert(columns)}",
-                    "WHEN NOT MATCHED BY SOURCE THEN DELETE",
-                ]))
-                outcome.rows_read = rows
-                return _timed(outcome, started, read_seconds)
-            at = _timestamp(snapshot_time)
-            merge_keys = [F.col(k).alias(f"__mk_{k}") for k in keys]
-            current = self.target.read(spark).where(F.col(END_AT).isNull()).alias("t")
-            changed_rows = (
-                snapshot.alias("s").join(current, on=[F.col(f"s.{k}") == F.col(f"t.{k}") for k in keys])
-                .where(F.expr(changed)).select("s.*")
-            )
-            staged = snapshot.select("*", *merge_keys).unionByName(
-                changed_rows.select("*", *[F.lit(None).cast(snapshot.schema[k].dataType).alias(f"__mk_{k}") for k in keys])
-            )
-            on = " AND ".join(f"t.{quote(k)} = s.{quote('__mk_' + k)}" for k in keys) + f" AND t.{END_AT} IS NULL"
-            outcome = merged(merge(spark, self.target.sql_ref, staged, on, [
-                f"WHEN MATCHED AND {changed} THEN UPDATE SET t.{END_AT} = {at}",
-                f"WHEN NOT MATCHED THEN {_insert([*columns, START_AT, END_AT], [*(f's.{quote(c)}' for c in columns), at, 'CAST(NULL AS TIMESTAMP)'])}",
-                f"WHEN NOT MATCHED BY SOURCE AND t.{END_AT} IS NULL THEN UPDATE SET t.{END_AT} = {at}",
-            ]))
+            with committing(spark, self.write_id, None, label):
+                if rebuild or self._empty or not keys:
+                    if self.plan.scd_type == 2:
+                        at = F.lit(snapshot_time).cast(TimestampType())
+                        snapshot = snapshot.select("*", at.alias(START_AT), F.lit(None).cast(TimestampType()).alias(END_AT))
+                    self.target.overwrite(snapshot, replace_schema=rebuild)
+                    self._empty = False
+                    commit = self.target.last_commit(spark)
+                    return _timed(BatchOutcome(rows_read=rows, inserted=commit.inserted if commit else 0), started, read_seconds)
+                row_t = f"to_json(struct({', '.join(_col(c, 't') for c in columns)}))"
+                row_s = f"to_json(struct({', '.join(_col(c, 's') for c in columns)}))"
+                changed = f"NOT ({row_t} <=> {row_s})"
+                if self.plan.scd_type == 1:
+                    outcome = self._merge(spark, snapshot, _key_match(keys), [
+                        f"WHEN MATCHED AND {changed} THEN UPDATE SET {_set(columns)}",
+                        f"WHEN NOT MATCHED THEN {_insert(columns)}",
+                        "WHEN NOT MATCHED BY SOURCE THEN DELETE",
+                    ])
+                    outcome.rows_read = rows
+                    return _timed(outcome, started, read_seconds)
+                at = _timestamp(snapshot_time)
+                merge_keys = [F.col(k).alias(f"__mk_{k}") for k in keys]
+                current = self.target.read(spark).where(F.col(END_AT).isNull()).alias("t")
+                changed_rows = (
+                    snapshot.alias("s").join(current, on=[F.col(f"s.{k}") == F.col(f"t.{k}") for k in keys])
+                    .where(F.expr(changed)).select("s.*")
+                )
+                staged = snapshot.select("*", *merge_keys).unionByName(
+                    changed_rows.select("*", *[F.lit(None).cast(snapshot.schema[k].dataType).alias(f"__mk_{k}") for k in keys])
+                )
+                on = " AND ".join(f"t.{quote(k)} = s.{quote('__mk_' + k)}" for k in keys) + f" AND t.{END_AT} IS NULL"
+                outcome = self._merge(spark, staged, on, [
+                    f"WHEN MATCHED AND {changed} THEN UPDATE SET t.{END_AT} = {at}",
+                    f"WHEN NOT MATCHED THEN {_insert([*columns, START_AT, END_AT], [*(f's.{quote(c)}' for c in columns), at, 'CAST(NULL AS TIMESTAMP)'])}",
+                    f"WHEN NOT MATCHED BY SOURCE AND t.{END_AT} IS NULL THEN UPDATE SET t.{END_AT} = {at}",
+                ])
             outcome.rows_read = rows
             return _timed(outcome, started, read_seconds)
         finally:
@@ -326,12 +362,3 @@ def _timed(outcome: BatchOutcome, started: float, read_seconds: float) -> BatchO
     outcome.read_seconds = read_seconds
     outcome.write_seconds = time.perf_counter() - started - read_seconds
     return outcome
-
-
-def merged(rows: list) -> BatchOutcome:
-    """The outcome of a Delta MERGE from the metrics row it answers with (no row: Delta
-    skipped the commit as an already-applied transaction)."""
-    row = rows[0] if rows else None
-    if row is None:
-        return BatchOutcome()
-    return BatchOutcome(inserted=row["num_inserted_rows"], updated=row["num_updated_rows"], deleted=row["num_deleted_rows"])

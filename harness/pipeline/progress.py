@@ -24,12 +24,33 @@ class TableProgress:
     error: str | None = None
     #: Seconds spent creating or evolving the destination before reading.
     setup_seconds: float = 0.0
+    started_at: str | None = None
+    full_refresh: bool = False
+    offsets_before: dict | None = None
+    offsets_after: dict | None = None
+    schema_changes: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
     @property
     def elapsed(self) -> float:
         if self.started is None:
             return 0.0
         return (self.finished or time.monotonic()) - self.started
+
+    def event(self, run_id: str) -> dict:
+        """This table's entry in the event log (:mod:`harness.pipeline.events`)."""
+        from harness.pipeline.events import now
+
+        t = self.totals
+        return {
+            "event": "table", "run_id": run_id, "table": self.destination, "source_table": self.source_table,
+            "kind": self.kind, "status": self.status, "started": self.started_at, "finished": now(),
+            "seconds": round(self.elapsed, 3), "batches": self.batches, "rows_read": t.rows_read,
+            "inserted": t.inserted, "updated": t.updated, "deleted": t.deleted, "requests": self.requests,
+            "offsets_before": self.offsets_before, "offsets_after": self.offsets_after,
+            "schema_changes": list(self.schema_changes), "warnings": list(self.warnings),
+            "full_refresh": self.full_refresh, "error": self.error,
+        }
 
     def row(self) -> list[str]:
         t = self.totals
@@ -77,6 +98,8 @@ class PlainProgress:
             requests = "" if table.requests is None else f", {table.requests:,} requests"
             text = (f"  {table.destination}: done in {table.elapsed:.1f}s: {table.batches} batch(es), read {t.rows_read:,}, "
                     f"inserted {t.inserted:,}, updated {t.updated:,}, deleted {t.deleted:,}{requests}")
+            text += "".join(f"\n  {table.destination}: schema change: {c}" for c in table.schema_changes)
+            text += "".join(f"\n  {table.destination}: WARNING: {w}" for w in table.warnings)
         else:
             text = f"  {table.destination}: FAILED: {table.error}"
         with self.lock:

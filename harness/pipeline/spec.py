@@ -18,6 +18,8 @@
         primary_keys: [id]          # override the connector's
         sequence_by: updatedAt      # override the cursor field
         options: {maxRecordsPerBatch: "1000"}
+        schema_changes: evolve      # or fail (default evolve: add columns, widen types)
+        include_columns: [id, updatedAt, properties.dealname]   # or exclude_columns: [...]
 
 :func:`load_spec` checks the file's shape (unknown keys, types) and :func:`resolve` checks it
 against the source (unknown tables, SCD 2 on an append table, cdc without primary keys) —
@@ -89,8 +91,18 @@ class TableSpec(_Strict):
     primary_keys: list[str] | None = None
     sequence_by: str | None = None
     options: dict[str, str] = Field(default_factory=dict)
+    schema_changes: Literal["evolve", "fail"] = "evolve"
+    include_columns: list[str] | None = None
+    exclude_columns: list[str] | None = None
 
     _options = field_validator("options", mode="before")(_options_dict)
+
+    @field_validator("include_columns", "exclude_columns")
+    @classmethod
+    def _columns(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or any(not str(v).strip() for v in value)):
+            raise ValueError("must list column names (dotted paths reach into structs: properties.email)")
+        return value
 
     @field_validator("destination_table")
     @classmethod
@@ -199,6 +211,11 @@ class TablePlan:
     primary_keys: list[str]
     sequence_by: str | None
     options: dict[str, str] = field(default_factory=dict)
+    schema_changes: str = "evolve"
+    include_columns: list[str] | None = None
+    exclude_columns: list[str] | None = None
+    #: The connector's cursor field (protected from column selection like keys).
+    cursor_field: str | None = None
 
     @property
     def with_deletes(self) -> bool:
@@ -246,16 +263,55 @@ def resolve(spec: PipelineSpec, connector, schema_of=None) -> list[TablePlan]:
             problems.append(f"{where}: ingestion type {ingestion!r} needs a sequence column; set sequence_by")
         if ingestion == "snapshot" and table.scd_type == 2 and not keys:
             problems.append(f"{where}: scd_type 2 on a snapshot table needs a primary key; set primary_keys")
-        if table.primary_keys or table.sequence_by:
-            columns = {f.name for f in schema_of(table.source_table, dict(options)).fields}
+        if table.primary_keys or table.sequence_by or table.include_columns or table.exclude_columns:
+            schema = schema_of(table.source_table, dict(options))
+            columns = {f.name for f in schema.fields}
             for column in [*(table.primary_keys or []), *([table.sequence_by] if table.sequence_by else [])]:
                 if column not in columns:
                     problems.append(f"{where}: column {column!r} is not in the table's schema ({', '.join(sorted(columns))})")
+            problems.extend(f"{where}: {p}" for p in _selection_problems(
+                table, schema, keys, sequence, meta.get("cursor_field")))
         plans.append(TablePlan(
             source_table=table.source_table, destination=table.destination, ingestion_type=ingestion,
             scd_type=table.scd_type if ingestion != "append" else 1, primary_keys=keys,
             sequence_by=sequence if ingestion != "snapshot" else None, options=options,
+            schema_changes=table.schema_changes, include_columns=table.include_columns,
+            exclude_columns=table.exclude_columns, cursor_field=meta.get("cursor_field"),
         ))
     if problems:
         raise SpecError(f"pipeline {spec.name!r}: " + "; ".join(problems))
     return plans
+
+
+def _covers(selector: tuple[str, ...], path: tuple[str, ...]) -> bool:
+    """Whether selecting ``selector`` selects (a part of) ``path``, or all of it."""
+    n = min(len(selector), len(path))
+    return [p.lower() for p in selector[:n]] == [p.lower() for p in path[:n]]
+
+
+def _selection_problems(table: TableSpec, schema, keys: list[str], sequence: str | None, cursor: str | None) -> list[str]:
+    """Column selection checked: every path names a column, and no primary key, sequence
+    column or cursor is left out."""
+    from datasource.columns import check_paths
+
+    problems = []
+    if table.include_columns:
+        problems += check_paths(schema, table.include_columns, "include_columns")
+    if table.exclude_columns:
+        problems += check_paths(schema, table.exclude_columns, "exclude_columns")
+    protected = [(k, "primary key") for k in keys]
+    protected += [(c, what) for c, what in ((sequence, "sequence column"), (cursor, "cursor")) if c]
+    seen: set[str] = set()
+    for column, what in protected:
+        if column in seen:
+            continue
+        seen.add(column)
+        path = tuple(column.split("."))
+        if table.exclude_columns and any(len(e) <= len(path) and _covers(e, path)
+                                         for e in (tuple(x.split(".")) for x in table.exclude_columns)):
+            problems.append(f"exclude_columns leaves out the {what} {column!r}; a table needs it (remove it from exclude_columns)")
+        if table.include_columns and not any(len(i) <= len(path) and _covers(i, path)
+                                             for i in (tuple(x.split(".")) for x in table.include_columns)):
+            problems.append(f"include_columns leaves out the {what} {column!r}; a table needs it (add it to include_columns)")
+    return problems
+

@@ -1,28 +1,24 @@
-"""Benchmark: landing HubSpot-shaped records in Delta with the pipeline, against reading the
-same data into Spark's no-op sink, in the same run.
+"""Benchmark: the pipeline against its baselines, measured in the same run.
 
-    .venv/bin/python bench/pipeline.py [--contacts 20000] [--changed 0.01]
+    .venv/bin/python bench/pipeline.py [--contacts 20000] [--skip-load] [--skip-demo]
 
-The HubSpot sandbox serves ``--contacts`` contacts (every property of the sandbox's contact
-schema, associations to companies/deals/tickets) with no latency and no rate limit, and the connector is told
-so (``ten_second_limit``, ``search_per_second``), so the figures are the pipeline's own cost,
-not HubSpot's budget (bench/hubspot_ingest.py measures that).
+1. **Initial load** (``--contacts`` HubSpot contacts, every property of the sandbox's contact
+   schema, no latency, no rate limit; the connector is told so): ``lakeflow pipeline``
+   landing them in Delta (``cdc_with_deletes``, SCD 1) against reading the same data into
+   Spark's no-op sink (``spark.read`` → ``write.format("noop")``).
+2. **The demo's data** (the HubSpot sandbox as ``lakeflow demo`` seeds it, the demo spec's
+   10 tables into path tables): the pipeline against the stream-per-table runner it
+   replaced (``bench/stream_runner.py``), each on its own copy of the sandbox: an initial
+   load, ``demo_changes()`` (a new property, contacts created, updated and archived, deals
+   updated and archived), the incremental run, then an idle run (nothing changed).
 
-1. Baseline: ``spark.read.format("lakeflow_hubspot")`` → ``write.format("noop")``: the API
-   reads and the conversion to Arrow, nothing written.
-2. Initial load: ``lakeflow pipeline`` semantics for a ``cdc_with_deletes`` table (SCD 1):
-   the change and delete flows in one availableNow stream, each micro-batch MERGEd into Delta.
-3. Incremental: ``--changed`` of the contacts updated, the pipeline run again.
-
-Printed: rows/s of each, the ratio to the baseline, and where the pipeline's time went
-(reading the source — API calls and conversion — vs writing Delta vs the rest: stream
-planning, checkpoints, table creation).
+Printed: seconds and rows/s, the ratios, per-table seconds of the idle run, and where the
+initial load's time went.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import tempfile
 import textwrap
@@ -32,21 +28,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from datasource import register  # noqa: E402
-from harness.cli import PreparedRun  # noqa: E402
+from harness.pipeline.prepare import PreparedRun  # noqa: E402
 from harness.pipeline.runner import PipelineRunner  # noqa: E402
-from sources.hubspot.sandbox import HubSpotSandbox  # noqa: E402
-from harness.spark import local_session  # noqa: E402
+from harness.spark import PROJECT_ROOT, local_session  # noqa: E402
 from hubspot_ingest import seed_contacts  # noqa: E402  (bench/ is on sys.path when run as a script)
+from sources.hubspot.sandbox import HubSpotSandbox  # noqa: E402
+from stream_runner import StreamPerTableRunner  # noqa: E402
 
-
-def run_pipeline(spark, prepared, home: Path) -> tuple[float, object]:
-    started = time.perf_counter()
-    result = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, home,
-                            progress=_Quiet()).run()
-    seconds = time.perf_counter() - started
-    if not result.ok:
-        raise SystemExit(f"pipeline failed: {[(t.destination, t.error) for t in result.failed]}")
-    return seconds, result.tables[0]
 
 
 class _Quiet:
@@ -60,65 +48,116 @@ class _Quiet:
         pass
 
 
-def report(label: str, rows: int, seconds: float, baseline_rps: float, table) -> None:
-    rps = rows / seconds
-    t = table.totals
-    rest = max(0.0, seconds - t.read_seconds - t.write_seconds - table.setup_seconds)
-    print(f"{label}: {rows:,} rows in {seconds:.1f} s = {rps:,.0f} rows/s "
-          f"({rps / baseline_rps:.2f}x the no-op read); {table.batches} micro-batch(es), {table.requests} requests")
-    print(f"  time: reading the source (API + conversion) {t.read_seconds:.1f} s ({t.read_seconds / seconds:.0%}), "
-          f"writing Delta {t.write_seconds:.1f} s ({t.write_seconds / seconds:.0%}), "
-          f"creating/evolving the table {table.setup_seconds:.1f} s ({table.setup_seconds / seconds:.0%}), "
-          f"stream start/checkpoints/other {rest:.1f} s ({rest / seconds:.0%}); "
-          f"+{t.inserted:,} ~{t.updated:,} -{t.deleted:,}")
+def run_pipeline(spark, prepared, home: Path):
+    started = time.perf_counter()
+    result = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, home, progress=_Quiet()).run()
+    seconds = time.perf_counter() - started
+    if not result.ok:
+        raise SystemExit(f"pipeline failed: {[(t.destination, t.error) for t in result.failed]}")
+    return seconds, result.tables
+
+
+def run_streams(spark, prepared, home: Path):
+    started = time.perf_counter()
+    tables = StreamPerTableRunner(prepared.spec, prepared.plans, spark, prepared.connection, home).run()
+    seconds = time.perf_counter() - started
+    failed = [(t.destination, t.error) for t in tables if t.error]
+    if failed:
+        raise SystemExit(f"stream-per-table runner failed: {failed}")
+    return seconds, tables
+
+
+def _spec(work: Path, name: str, body: str) -> Path:
+    path = work / f"{name}.yaml"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def initial_load(spark, work: Path, contacts: int) -> None:
+    sandbox = HubSpotSandbox(token="bench-token", rate_limits=False).start()
+    try:
+        seed_contacts(sandbox, contacts)
+        spec = _spec(work, "load", f"""
+            name: bench_load
+            source: hubspot
+            connection: bench_none
+            destination: {{path: {work / 'load-tables'}}}
+            options: {{lookback_seconds: "0", ten_second_limit: "1000000", search_per_second: "100000"}}
+            tables:
+              - source_table: contacts
+        """)
+        prepared = PreparedRun(str(spec), {}, sandbox)
+        fmt = register(spark, "hubspot")
+        options = {**prepared.connection, **prepared.spec.options}
+        started = time.perf_counter()
+        spark.read.format(fmt).option("tableName", "contacts").options(**options).load() \
+            .write.format("noop").mode("overwrite").save()
+        base = time.perf_counter() - started
+        seconds, (table,) = run_pipeline(spark, prepared, work / "load-home")
+        t = table.totals
+        print(f"1. initial load, {contacts:,} HubSpot contacts (cdc_with_deletes, SCD 1), local[2]:")
+        print(f"   baseline spark.read -> noop     {base:6.1f} s  {contacts / base:8,.0f} rows/s")
+        print(f"   pipeline into Delta             {seconds:6.1f} s  {contacts / seconds:8,.0f} rows/s  "
+              f"= {base / seconds:.2f}x the no-op read; {table.batches} batch(es), {table.requests} requests")
+        print(f"   its time: reading (API + conversion) {t.read_seconds:.1f} s, writing Delta {t.write_seconds:.1f} s, "
+              f"the rest {max(0.0, seconds - t.read_seconds - t.write_seconds):.1f} s")
+    finally:
+        sandbox.stop()
+
+
+def demo_runs(spark, work: Path) -> None:
+    demo = (PROJECT_ROOT / "configs" / "pipelines" / "hubspot_demo.yaml").read_text()
+    figures = {}
+    for label, runner in (("stream-per-table", run_streams), ("pipeline", run_pipeline)):
+        sandbox = HubSpotSandbox(seed=HubSpotSandbox.demo_seed).start()
+        try:
+            tables_dir = work / f"demo-{label}"
+            body = demo.replace("  catalog: main                # used on Databricks; locally the tables go to spark_catalog\n", "")
+            body = body.replace("  schema: hubspot_demo", f"  path: {tables_dir}").replace("name: hubspot_demo",
+                                                                                       f"name: bench_{label.replace('-', '_')}")
+            spec = work / f"demo-{label}.yaml"
+            spec.write_text(body)
+            prepared = PreparedRun(str(spec), {}, sandbox)
+            home = work / f"home-{label}"
+            first, _ = runner(spark, prepared, home)
+            changes = sandbox.demo_changes()
+            second, tables = runner(spark, prepared, home)
+            rows = sum(t.totals.rows_read for t in tables)
+            idle, idle_tables = runner(spark, prepared, home)
+            figures[label] = (first, second, idle, rows, idle_tables)
+        finally:
+            sandbox.stop()
+    print(f"2. the demo's data ({len(prepared.plans)} tables; changes: {changes}):")
+    for label, (first, second, idle, rows, _) in figures.items():
+        print(f"   {label:<17} initial {first:6.1f} s   incremental {second:6.1f} s ({rows} rows)   idle {idle:6.1f} s")
+    s, p = figures["stream-per-table"], figures["pipeline"]
+    print(f"   incremental run: {s[1] / p[1]:.2f}x faster than stream-per-table; idle run {s[2] / p[2]:.2f}x; "
+          f"initial {s[0] / p[0]:.2f}x")
+    per_table = sorted(((t.destination, t.elapsed) for t in p[4]), key=lambda x: -x[1])
+    print("   pipeline idle run, seconds per table (4 at a time): "
+          + ", ".join(f"{name} {sec:.2f}" for name, sec in per_table))
+    stream_idle = sorted(((t.destination, t.seconds) for t in s[4]), key=lambda x: -x[1])
+    print("   stream-per-table idle run, seconds per table: " + ", ".join(f"{n} {sec:.2f}" for n, sec in stream_idle))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contacts", type=int, default=20_000)
-    parser.add_argument("--changed", type=float, default=0.01, help="fraction of contacts updated before run 2")
+    parser.add_argument("--skip-load", action="store_true", help="skip part 1")
+    parser.add_argument("--skip-demo", action="store_true", help="skip part 2")
     args = parser.parse_args()
-
     work = Path(tempfile.mkdtemp(prefix="lakeflow-bench-pipeline-"))
-    sandbox = HubSpotSandbox(token="bench-token", rate_limits=False).start()
+    spark = local_session("lakeflow-bench-pipeline", home=work / "spark-home")
+    # Delta's first use in a JVM costs seconds once per process; pay it before measuring.
+    spark.range(1).write.format("delta").save(str(work / "warm-up"))
+    print(f"pyspark {spark.version}, local[2], same run; work dir {work}")
     try:
-        ids = seed_contacts(sandbox, args.contacts)
-        spec = work / "bench.yaml"
-        spec.write_text(textwrap.dedent(f"""
-            name: bench
-            source: hubspot
-            connection: bench_none
-            destination: {{path: {work / 'tables'}}}
-            options: {{lookback_seconds: "0", ten_second_limit: "1000000", search_per_second: "100000"}}
-            tables:
-              - source_table: contacts
-        """))
-        prepared = PreparedRun(str(spec), {}, sandbox)
-        spark = local_session("lakeflow-bench-pipeline", home=work / "home")
-        fmt = register(spark, "hubspot")
-        options = {**prepared.connection, **prepared.spec.options}
-
-        started = time.perf_counter()
-        spark.read.format(fmt).option("tableName", "contacts").options(**options).load() \
-            .write.format("noop").mode("overwrite").save()
-        base_seconds = time.perf_counter() - started
-        base_rps = args.contacts / base_seconds
-        print(f"HubSpot sandbox, {args.contacts:,} contacts, local[2], pyspark + Delta (same run)")
-        print(f"baseline spark.read -> noop: {base_seconds:.1f} s = {base_rps:,.0f} rows/s")
-
-        seconds, table = run_pipeline(spark, prepared, work / "home")
-        report("initial load into Delta (cdc_with_deletes, SCD 1)", args.contacts, seconds, base_rps, table)
-
-        changed = random.Random(7).sample(ids, max(1, int(len(ids) * args.changed)))
-        sandbox.update_records("contacts", changed, {"lifecyclestage": "customer"})
-        seconds, table = run_pipeline(spark, prepared, work / "home")
-        rows = table.totals.rows_read
-        print(f"incremental run after {len(changed):,} changes ({args.changed:.0%}): {seconds:.1f} s for {rows:,} rows "
-              f"(re-reading the whole table into the no-op sink took {base_seconds:.1f} s)")
-        report("  incremental", rows, seconds, base_rps, table)
-        spark.stop()
+        if not args.skip_load:
+            initial_load(spark, work, args.contacts)
+        if not args.skip_demo:
+            demo_runs(spark, work)
     finally:
-        sandbox.stop()
+        spark.stop()
     return 0
 
 

@@ -11,7 +11,7 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
 
-from harness.cli import PreparedRun
+from harness.pipeline.prepare import PreparedRun
 from harness.pipeline.apply import END_AT, IS_DELETE, START_AT, TableWriter
 from harness.pipeline.delta_target import DeltaTarget
 from harness.pipeline.runner import PipelineRunner
@@ -261,20 +261,33 @@ def test_a_failed_table_is_one_line_and_the_others_finish(spark, tmp_path):
     assert {t.destination: t.status for t in result.tables} == {"customers": "failed", "products": "done"}
 
 
-def test_a_run_killed_while_writing_its_first_offset_resumes(spark, tmp_path):
-    """SIGKILL between Spark writing ``offsets/.0.<uuid>.tmp`` and renaming it to ``offsets/0``
-    leaves only the temporary file; the next run must start, not refuse the checkpoint."""
+def test_a_batch_left_pending_by_a_kill_is_taken_from_delta_or_read_again(spark, tmp_path):
+    """A kill between a batch's Delta commit and its checkpoint leaves ``pending`` set: the
+    next run takes the offsets from the Delta commit's label when the batch landed, and reads
+    the batch again when it did not. Either way every customer lands once."""
+    from harness.pipeline.state import Checkpoint
+
     with ExampleSandbox(event_count=50) as sandbox:
-        spec = _spec(tmp_path, "halfwritten", "tables:\n  - source_table: customers\n")
+        spec = _spec(tmp_path, "pending", "options: {maxRecordsPerBatch: '40'}\ntables:\n  - source_table: customers\n")
         prepared = PreparedRun(str(spec), {}, sandbox)
         runner = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, tmp_path)
-        offsets = runner.state_dir(prepared.plans[0]) / "checkpoint" / "offsets"
-        offsets.mkdir(parents=True)
-        (offsets / ".0.5b0c1f2e-7d1a-4a53-9a3e-0c1d2e3f4a5b.tmp").write_text('v1\n{"batchWatermarkMs":0,')
-        (offsets / "..0.5b0c1f2e-7d1a-4a53-9a3e-0c1d2e3f4a5b.tmp.crc").write_bytes(b"crc")
-        result = runner.run()
-        assert result.ok, [(t.destination, t.error) for t in result.failed]
-        expected = {r["customer_id"] for r in sandbox.records("customers")}
-    landed = {r["customer_id"] for r in spark.table("halfwritten.customers").collect()}
-    assert landed == expected and expected
-    assert (offsets / "0").exists()
+        assert runner.run().ok
+        checkpoint = Checkpoint(runner.state_dir(prepared.plans[0]))
+        landed = checkpoint.load()
+        assert landed.batch >= 2 and landed.pending is None
+        # 1. The last batch landed, the checkpoint did not hear of it: it still says batch N-1.
+        label = runner.target(prepared.plans[0]).last_labelled(spark, landed.writeId).label
+        assert label["batch"] == landed.batch and label["offsets"] == landed.offsets
+        checkpoint.save(landed.committed(landed.batch - 1, {"changes": {}}).with_pending(landed.batch))
+        sandbox.add_records("customers", 3)
+        second = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, tmp_path).run()
+        assert second.ok and second.tables[0].totals.rows_read == 3, second.tables[0].totals
+        # 2. A batch that never landed: pending past Delta's last batch, offsets back at the start.
+        state = checkpoint.load()
+        checkpoint.save(state.committed(state.batch, {"changes": {}}).with_pending(state.batch + 1))
+        third = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, tmp_path).run()
+        assert third.ok
+        assert third.tables[0].totals.rows_read == len(sandbox.records("customers"))
+        expected = sorted(r["customer_id"] for r in sandbox.records("customers"))
+    ids = [r["customer_id"] for r in spark.table("pending.customers").collect()]
+    assert sorted(ids) == expected

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from harness.cli import PreparedRun
+from harness.pipeline.prepare import PreparedRun
 from harness.pipeline.render import render_databricks
 from harness.pipeline.runner import PipelineRunner
 from sources.example.sandbox import ExampleSandbox

@@ -104,6 +104,8 @@ class TableWriter:
         self.write_id = write_id
         self.tombstones = tombstones
         self._table_schema: StructType | None = None
+        self._source_schema: StructType | None = None
+        self._policy = ("evolve", "a full refresh")
         self._empty = False
         self._batches = 0
 
@@ -121,6 +123,8 @@ class TableWriter:
         """Check the source's schema against the table's and apply what the policy allows:
         columns and struct fields added, types widened (a table that does not exist yet is
         created by its first write). Raises :class:`SchemaChangeError` for the rest."""
+        self._policy = (policy, rebuild_hint)
+        self._source_schema = source_schema
         wanted = self.target_schema(source_schema)
         current = self.target.schema(spark)
         if current is None:
@@ -160,8 +164,9 @@ class TableWriter:
             read_seconds = time.perf_counter() - started
             if rows == 0:
                 return BatchOutcome()
-            if self._table_schema is None:
-                self.prepare(spark, StructType([f for f in batch.schema.fields if f.name != IS_DELETE]))
+            source_schema = StructType([f for f in batch.schema.fields if f.name != IS_DELETE])
+            if self._source_schema is None or source_schema != self._source_schema:
+                self.prepare(spark, source_schema, *self._policy)  # the source's schema changed within the run
             self._batches += 1
             crashpoints.reach("before_write", self.plan.destination, self._batches)
             if self.plan.ingestion_type != "append" and IS_DELETE not in batch.columns:

@@ -30,8 +30,6 @@ from __future__ import annotations
 import getpass
 import importlib
 import logging
-import os
-import re
 import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
 from datasource.options import IS_DELETE_FLOW, MAX_RECORDS_PER_BATCH, TABLE_CONFIGS, TABLE_NAME, TABLE_NAME_LIST
+from harness import connection_settings
 from sources.http.redact import is_secret_name, redact_mapping, redact_text
 
 log = logging.getLogger("lakeflow.databricks")
@@ -101,11 +100,6 @@ def source_options(source: str) -> SourceOptions:
                           f"option names of its README")
         names[attr] = value
     return SourceOptions(source, cls, names["CONNECTION_OPTIONS"], names["TABLE_OPTIONS"])
-
-
-def _env_name(source: str, option: str) -> str:
-    """``LAKEFLOW_<SOURCE>_<OPTION>``, the convention of :mod:`harness.pipeline.connection`."""
-    return "LAKEFLOW_" + re.sub(r"[^A-Za-z0-9]", "_", f"{source}_{option}").upper()
 
 
 def _check_connection_options(spec: SourceOptions, options: Mapping[str, Any]) -> dict[str, str]:
@@ -198,7 +192,8 @@ def secret_options(source: str, given: Mapping[str, Any], environ: Mapping[str, 
 
     The source's secret options (names holding token, secret, password or key) are
     alternative credentials: when ``given`` holds none of them, the one set in the
-    environment as ``LAKEFLOW_<SOURCE>_<OPTION>`` is used; when none is set there either,
+    environment as ``LAKEFLOW_<SOURCE>_<OPTION>`` is used (read by
+    :mod:`harness.connection_settings`; no ``dev_config.json`` here); when none is set there either,
     ``prompt`` (hidden input) asks for the first one (HubSpot: ``service_key``).
     ``prompt=None`` (no terminal) makes that case an error instead.
 
@@ -210,16 +205,15 @@ def secret_options(source: str, given: Mapping[str, Any], environ: Mapping[str, 
     options = _check_connection_options(spec, given)
     if not spec.secrets or any(s in options for s in spec.secrets):
         return options
-    environ = os.environ if environ is None else environ
-    found = {s: environ[_env_name(source, s)].strip() for s in spec.secrets
-             if environ.get(_env_name(source, s), "").strip()}
+    settings = connection_settings.load(source, environ=environ, only=spec.secrets, files=False)
+    found = [s for s in spec.secrets if s in settings]
     if len(found) > 1:
-        raise UcError(f"{' and '.join(_env_name(source, s) for s in found)} are both set: {source} takes one "
-                      f"credential; unset one, or pass --option {next(iter(found))}=... explicitly.")
+        raise UcError(f"{' and '.join(settings.origin(s) for s in found)} are both set: {source} takes one "
+                      f"credential; unset one, or pass --option {found[0]}=... explicitly.")
     if found:
-        return {**options, **found}
+        return {**options, **settings.options()}
     wanted = spec.secrets[0]
-    fix = f"pass --option {wanted}=<value> or set {_env_name(source, wanted)}"
+    fix = f"pass --option {wanted}=<value> or {settings.how_to_set(wanted)}"
     if prompt is None:
         raise UcError(f"no {source} credential: {fix}.")
     value = (prompt(f"{source} {wanted} (input hidden): ") or "").strip()

@@ -40,7 +40,7 @@ class PreparedRun:
     def __init__(self, spec: PipelineSpec | str | Path, options: dict[str, str] | None = None, sandbox=None,
                  tables: list[str] | None = None, origin: str | None = None):
         from datasource.registry import connector_class
-        from harness.pipeline.connection import connection_options
+        from harness.connection_settings import connection_options
         from sources.interface.options import normalized
 
         if not isinstance(spec, PipelineSpec):

@@ -14,7 +14,7 @@ The rendered ``<name>_pipeline.py`` defines, per destination table:
 Reads go through ``lakeflow_<source>`` with ``.option("databricks.connection", <connection>)``
 on Databricks, so the Unity Catalog connection injects the credentials. Anywhere else (the
 open-source ``spark-pipelines`` CLI) the file reads the same local settings as ``lakeflow
-pipeline run`` (environment / ``dev_config.json``, see :mod:`harness.pipeline.connection`).
+pipeline run`` (environment / ``dev_config.json``, see :mod:`harness.connection_settings`).
 
 The settings JSON (``<name>_pipeline.json``) is what the Databricks Pipelines API takes: name,
 catalog/schema, the source file and the package wheel as libraries, serverless.
@@ -53,7 +53,7 @@ def _connection_options() -> dict:
     if ON_DATABRICKS:
         # The Unity Catalog connection injects its options (credentials) into every read.
         return {{"databricks.connection": CONNECTION}}
-    from harness.pipeline.connection import connection_options
+    from harness.connection_settings import connection_options
 
     return connection_options(CONNECTION, SOURCE)
 

@@ -14,6 +14,10 @@ act on:
 
 Rate limiting is the caller's choice per request (``limiters=[...]``): the connector passes
 its 10-second budget limiter on every call and the per-second search limiter on searches.
+Both come from :meth:`HubSpotApi.limiter`: a :class:`SharedRateLimiter` keyed on the portal's
+base URL, the token and the limits, so every reader of that portal and token on the machine
+(every table, partition, thread and Spark Python worker) takes from one budget, kept in a
+lock file under ``$LAKEFLOW_RATE_LIMIT_DIR`` named by a hash (never the token in clear).
 Listings that page with ``paging.next.after`` are walked by :meth:`HubSpotApi.pages`
 (``HttpClient.paginate`` with the toolkit's :class:`BodyTokenPaginator`). The token never
 appears in messages, logs or ``repr``.
@@ -21,6 +25,7 @@ appears in messages, logs or ``repr``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from typing import Any, Callable, Iterable, Iterator
@@ -28,7 +33,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from sources.http import HttpClient, HttpError, HttpSettings, RateLimiter
+from sources.http import HttpClient, HttpError, HttpSettings, RateLimiter, SharedRateLimiter
 from sources.interface import ConnectorError
 from sources.toolkit import BodyTokenPaginator, Page
 
@@ -113,18 +118,22 @@ class HubSpotApi(HttpClient):
         self.home = base_url.rstrip("/")   # as given, for messages (``self.base_url`` ends with "/")
         #: "Service Key" or "private app token": named in 401/403 errors and their fixes.
         self.credential = credential
-        self._limiters: dict[tuple[int, float], RateLimiter] = {}
+        # Who shares a budget: this portal and credential (a digest: the token is not kept).
+        self._budget_owner = hashlib.sha256(f"{self.home}\n{token}".encode()).hexdigest()
+        self._limiters: dict[tuple[int, float], SharedRateLimiter] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"HubSpotApi(base_url={self.home!r})"
 
-    def limiter(self, max_calls: int, period: float) -> RateLimiter:
-        """A limiter shared by every request of this instance that uses the same budget."""
+    def limiter(self, max_calls: int, period: float) -> SharedRateLimiter:
+        """The limiter of ``max_calls`` per ``period`` s shared by every request to this
+        portal with this token on the machine: a :class:`SharedRateLimiter` keyed on (base
+        URL, token, max_calls, period), one per instance and budget."""
         key = (max(1, int(max_calls)), float(period))
         with self._lock:
             if key not in self._limiters:
-                self._limiters[key] = RateLimiter(*key)
+                self._limiters[key] = SharedRateLimiter(*key, key=("hubspot", self._budget_owner, *key))
             return self._limiters[key]
 
     # -- error inspection (runs on every raw response, before the retry decision) ----------

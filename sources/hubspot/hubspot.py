@@ -33,15 +33,23 @@ Table options (strings; a bad value raises an error naming the option):
   ``lookback_seconds`` delivered are listed in the offset (``seen``) and not delivered twice.
 * ``page_size`` (default 200; 1–200): records per search request; list requests use
   ``min(page_size, 100)``.
-* ``partitions`` (default 4): id-range partitions of a batch ``spark.read``.
-* ``concurrency`` (default 2): how many partitions are expected to run at once; each
-  partition limits itself to ``0.9 × ten_second_limit / min(<planned partitions>,
-  concurrency)`` requests per 10 s so that together they stay within HubSpot's budget
-  (a 429 is retried anyway). Descriptors are ``{"start": id|None, "end": id|None,
-  "share": n}`` meaning ``start ≤ id < end``.
+* ``partitions`` (default 4): id-range partitions of a batch ``spark.read``. Descriptors
+  are ``{"start": id|None, "end": id|None}`` meaning ``start ≤ id < end`` (a ``share`` key
+  from an older version is ignored).
+* ``concurrency`` (default 2): accepted for compatibility and ignored; partitions no longer
+  divide the budget between them (see below).
 * ``ten_second_limit`` (default 100, HubSpot Free/Starter; 190 for Pro/Enterprise): the
   app's request budget per 10 s; the connector uses 90 % of it.
 * ``search_per_second`` (default 4, under HubSpot's 5/s): search requests per second.
+
+The request budget (``0.9 × ten_second_limit`` per 10 s, and ``search_per_second`` for
+searches) is shared by every reader of the same portal and token on one machine: every
+table, partition and thread of every Spark Python worker takes from one
+:class:`~sources.http.SharedRateLimiter`, a lock file in ``$LAKEFLOW_RATE_LIMIT_DIR``
+(default ``<tempdir>/lakeflow-rate-limits``) named by a hash of the base URL, token and
+limits. Machines do not share it: on a cluster each host (driver, every executor) has its
+own file, so with N executor hosts reading at once set ``ten_second_limit`` to HubSpot's
+limit / N (a 429 is retried anyway).
 
 How tables are read:
 
@@ -94,7 +102,7 @@ from urllib.parse import urlencode
 
 from pyspark.sql.types import StructType
 
-from sources.http import HttpSettings, RateLimiter
+from sources.http import HttpSettings, SharedRateLimiter
 from sources.http.settings import OPTION_NAMES as HTTP_OPTIONS
 from sources.hubspot import incremental
 from sources.hubspot.api import DEFAULT_BASE_URL, HTTP_DEFAULTS, HubSpotApi, HubSpotApiError
@@ -275,11 +283,13 @@ class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimit
     def _opts(self, table_options: dict | None) -> TableOptions:
         return _table_options({**self.options, **(table_options or {})})
 
-    def _budget(self, opts: TableOptions, share: int = 1) -> RateLimiter:
-        return self.api.limiter(max(1, int(0.9 * opts.ten_second_limit / max(1, share))), 10.0)
+    def _budget(self, opts: TableOptions) -> SharedRateLimiter:
+        """90 % of ``ten_second_limit`` per 10 s, shared by every reader of this portal and
+        token on the machine (:meth:`HubSpotApi.limiter`), so no reader divides it."""
+        return self.api.limiter(max(1, int(0.9 * opts.ten_second_limit)), 10.0)
 
-    def _limiters(self, opts: TableOptions, search: bool = False, share: int = 1) -> list[RateLimiter]:
-        limiters = [self._budget(opts, share)]
+    def _limiters(self, opts: TableOptions, search: bool = False) -> list[SharedRateLimiter]:
+        limiters = [self._budget(opts)]
         if search:
             limiters.append(self.api.limiter(opts.search_per_second, 1.0))
         return limiters
@@ -319,10 +329,10 @@ class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimit
         return known[table_name]
 
     # -- properties and associations ---------------------------------------------------------
-    def _property_types(self, spec: ObjectSpec, opts: TableOptions, share: int = 1) -> dict[str, str]:
+    def _property_types(self, spec: ObjectSpec, opts: TableOptions) -> dict[str, str]:
         """``{name: type}`` of the properties to read (fresh from the properties API)."""
         types: dict[str, str] = {}
-        for page in self.api.pages(f"/crm/v3/properties/{spec.object_type}", limiters=self._limiters(opts, share=share)):
+        for page in self.api.pages(f"/crm/v3/properties/{spec.object_type}", limiters=self._limiters(opts)):
             for definition in page:
                 if isinstance(definition, dict) and definition.get("name") and not definition.get("archived"):
                     types[str(definition["name"])] = str(definition.get("type") or "string")
@@ -390,8 +400,8 @@ class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimit
             "archivedAt": record.get("archivedAt"),
         }
 
-    def _batch_read(self, spec: ObjectSpec, ids: list[str], properties: list[str], opts: TableOptions,
-                    share: int = 1) -> dict[str, dict]:
+    def _batch_read(self, spec: ObjectSpec, ids: list[str], properties: list[str],
+                    opts: TableOptions) -> dict[str, dict]:
         """Full records by id via POST batch/read (properties travel in the body)."""
         out: dict[str, dict] = {}
         for i in range(0, len(ids), BATCH_MAX):
@@ -399,39 +409,39 @@ class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimit
             body = self.api.post_page(f"/crm/v3/objects/{spec.object_type}/batch/read",
                                  {"properties": properties, "propertiesWithHistory": [],
                                   "inputs": [{"id": x} for x in chunk]},
-                                 limiters=self._limiters(opts, share=share))
+                                 limiters=self._limiters(opts))
             for record in (body or {}).get("results") or []:
                 out[str(record.get("id"))] = record
         return out
 
-    def _v4_associations(self, spec: ObjectSpec, target: _Target, ids: list[str], opts: TableOptions,
-                         share: int = 1) -> dict[str, list[str]]:
+    def _v4_associations(self, spec: ObjectSpec, target: _Target, ids: list[str],
+                         opts: TableOptions) -> dict[str, list[str]]:
         """``{from id: [to ids]}`` via the v4 batch association read (100 ids a call)."""
         found: dict[str, list[str]] = {}
         for i in range(0, len(ids), BATCH_MAX):
             chunk = ids[i:i + BATCH_MAX]
             body = self.api.post_page(f"/crm/v4/associations/{spec.object_type}/{target.object_type}/batch/read",
-                                 {"inputs": [{"id": x} for x in chunk]}, limiters=self._limiters(opts, share=share))
+                                 {"inputs": [{"id": x} for x in chunk]}, limiters=self._limiters(opts))
             for result in (body or {}).get("results") or []:
                 from_id = str((result.get("from") or {}).get("id"))
                 to_ids = [str(t.get("toObjectId")) for t in result.get("to") or [] if t.get("toObjectId") is not None]
                 after = value_at(result, "paging.next.after", None)
                 if after:
-                    to_ids += self._more_associations(spec, target, from_id, str(after), opts, share)
+                    to_ids += self._more_associations(spec, target, from_id, str(after), opts)
                 found[from_id] = list(dict.fromkeys(to_ids))
         return found
 
     def _more_associations(self, spec: ObjectSpec, target: _Target, from_id: str, after: str | None,
-                           opts: TableOptions, share: int = 1) -> list[str]:
+                           opts: TableOptions) -> list[str]:
         """The rest of one record's associations (v4 per-record listing, 500 a page)."""
         pages = self.api.pages(f"/crm/v4/objects/{spec.object_type}/{from_id}/associations/{target.object_type}",
-                               {"limit": 500, **({"after": after} if after else {})}, self._limiters(opts, share=share))
+                               {"limit": 500, **({"after": after} if after else {})}, self._limiters(opts))
         return [str(t.get("toObjectId")) for page in pages for t in page if t.get("toObjectId") is not None]
 
-    def _attach_v4(self, spec: ObjectSpec, records: list[dict], targets: list[_Target], opts: TableOptions,
-                   share: int = 1) -> list[dict]:
+    def _attach_v4(self, spec: ObjectSpec, records: list[dict], targets: list[_Target],
+                   opts: TableOptions) -> list[dict]:
         ids = [str(r.get("id")) for r in records]
-        per_target = {t.column: self._v4_associations(spec, t, ids, opts, share) for t in targets} if ids else {}
+        per_target = {t.column: self._v4_associations(spec, t, ids, opts) for t in targets} if ids else {}
         out = []
         for record in records:
             rid = str(record.get("id"))
@@ -571,19 +581,19 @@ class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimit
 
     # -- list paging -------------------------------------------------------------------------------
     def _list_pages(self, spec: ObjectSpec, params: dict, opts: TableOptions, after: str | None = None,
-                    share: int = 1, stop_at: int | None = None) -> Iterator[dict]:
+                    stop_at: int | None = None) -> Iterator[dict]:
         """Records of the list API from ``after`` on; stops when the next ``after`` (a numeric
         id) reaches ``stop_at``."""
         query = {"limit": opts.list_limit, **params, **({"after": after} if after else {})}
-        for page in self.api.pages(f"/crm/v3/objects/{spec.object_type}", query, self._limiters(opts, share=share)):
+        for page in self.api.pages(f"/crm/v3/objects/{spec.object_type}", query, self._limiters(opts)):
             yield from page
             after = (page.next_params or {}).get("after")
             if stop_at is not None and str(after).isdigit() and int(after) >= stop_at:
                 return
 
     # -- owners ------------------------------------------------------------------------------------
-    def _owners(self, opts: TableOptions, share: int = 1) -> list[dict]:
-        pages = self.api.pages("/crm/v3/owners", {"limit": 100, "archived": "false"}, self._limiters(opts, share=share))
+    def _owners(self, opts: TableOptions) -> list[dict]:
+        pages = self.api.pages("/crm/v3/owners", {"limit": 100, "archived": "false"}, self._limiters(opts))
         return [owner for page in pages for owner in page]
 
     def _read_owners(self, start_offset: Any, opts: TableOptions) -> tuple[Iterator[dict], dict]:
@@ -610,7 +620,7 @@ class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimit
     def get_partitions(self, table_name: str, table_options: dict[str, str]) -> list[dict]:
         spec = self._spec(table_name)
         opts = self._opts(table_options)
-        whole = [{"start": None, "end": None, "share": 1}]
+        whole = [{"start": None, "end": None}]
         if not spec.owners:
             self._targets(spec, opts)   # validate the associations option on the driver
         if spec.owners or opts.partitions <= 1:
@@ -634,9 +644,8 @@ class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimit
         bounds = [low + k * step for k in range(1, opts.partitions) if low + k * step <= high]
         starts = [None, *bounds]
         ends = [*bounds, None]
-        # share: how many partitions may run at once, so each takes its part of the budget
-        share = min(len(starts), opts.concurrency)
-        return [{"start": s, "end": e, "share": share} for s, e in zip(starts, ends)]
+        # (no "share" of the budget: every partition takes from the one shared limiter)
+        return [{"start": s, "end": e} for s, e in zip(starts, ends)]
 
     def read_partition(self, table_name: str, partition: dict, table_options: dict[str, str]) -> Iterator[dict]:
         spec = self._spec(table_name)
@@ -650,15 +659,11 @@ class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimit
             raise ConnectorError(f"Invalid HubSpot partition {partition!r}; expected {{'start': int|None, 'end': int|None}}.") from None
         if spec.owners:
             return iter(self._owners(opts))
-        try:
-            share = int(partition.get("share") or min(opts.partitions, opts.concurrency))
-        except (TypeError, ValueError):
-            share = min(opts.partitions, opts.concurrency)
-        return self._read_range(spec, start, end, opts, max(1, share))
+        # A "share" key (descriptors planned by an older version) is ignored: the budget is shared.
+        return self._read_range(spec, start, end, opts)
 
-    def _read_range(self, spec: ObjectSpec, start: int | None, end: int | None, opts: TableOptions,
-                    share: int = 1) -> Iterator[dict]:
-        properties = sorted(self._property_types(spec, opts, share))
+    def _read_range(self, spec: ObjectSpec, start: int | None, end: int | None, opts: TableOptions) -> Iterator[dict]:
+        properties = sorted(self._property_types(spec, opts))
         targets = self._targets(spec, opts)
         joined = ",".join(properties)
         by_batch_read = len(urlencode({"properties": joined})) > MAX_PROPERTIES_QUERY
@@ -671,23 +676,23 @@ class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimit
 
         def pages() -> Iterator[dict]:
             page: list[dict] = []
-            for record in self._list_pages(spec, params, opts, after=after, share=share, stop_at=end):
+            for record in self._list_pages(spec, params, opts, after=after, stop_at=end):
                 rid = id_of(record)
                 if (start is not None and rid < start) or (end is not None and rid >= end):
                     continue
                 page.append(record)
                 if len(page) >= opts.list_limit:
-                    yield from self._finish_list_page(spec, page, properties, targets, opts, by_batch_read, share, floor)
+                    yield from self._finish_list_page(spec, page, properties, targets, opts, by_batch_read, floor)
                     page = []
             if page:
-                yield from self._finish_list_page(spec, page, properties, targets, opts, by_batch_read, share, floor)
+                yield from self._finish_list_page(spec, page, properties, targets, opts, by_batch_read, floor)
 
         return pages()
 
     def _finish_list_page(self, spec: ObjectSpec, page: list[dict], properties: list[str], targets: list[_Target],
-                          opts: TableOptions, by_batch_read: bool, share: int, floor: int | None) -> list[dict]:
+                          opts: TableOptions, by_batch_read: bool, floor: int | None) -> list[dict]:
         if by_batch_read:
-            full = self._batch_read(spec, [str(r["id"]) for r in page], properties, opts, share)
+            full = self._batch_read(spec, [str(r["id"]) for r in page], properties, opts)
             merged = []
             for r in page:
                 record = full.get(str(r["id"]))
@@ -707,7 +712,7 @@ class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimit
                     ids = [str(x.get("id")) for x in block.get("results") or [] if x.get("id") is not None]
                     after = value_at(block, "paging.next.after", None)
                     if after:
-                        ids += self._more_associations(spec, target, str(record["id"]), None, opts, share)
+                        ids += self._more_associations(spec, target, str(record["id"]), None, opts)
                     assoc[target.column] = list(dict.fromkeys(ids))
             out.append(self._shape(record, assoc))
         return out

@@ -57,7 +57,12 @@ Behaviour worth knowing (modelled on HubSpot's docs; see FIELD_NOTES.md):
   ``TEN_SECONDLY_ROLLING``; search has its own ``search_per_second`` → 429 ``SECONDLY``.
   Non-search responses carry ``X-HubSpot-RateLimit-Max/-Remaining/-Interval-Milliseconds/
   -Daily/-Daily-Remaining``; search responses carry none. No ``Retry-After`` unless
-  ``sandbox.retry_after_on_429 = True`` (computed) or a number.
+  ``sandbox.retry_after_on_429 = True`` (computed) or a number. The record of how callers
+  paced themselves: ``max_window_count(token=None, search=False)`` (the most requests that
+  arrived in any rolling 10 s, or search 1 s, window; rejected ones included, kept with
+  limits disabled too) and ``served_429`` (429s the limits answered), both zeroed by
+  ``reset_rate_limits()``; ``GET /__limits__`` (no auth, not counted) answers them as JSON
+  for a sandbox in another process.
 * Search: ≤5 filterGroups, ≤6 filters per group, ≤18 filters, one sort; ``after`` is a
   numeric offset; after+limit > 10,000 → 400. Archived records never match. Sort ties (and
   the default order) are by id ascending; records without a value sort last. Writes become

@@ -15,6 +15,8 @@ from sources.hubspot.sandbox.common import error
 
 ALL_SCOPES = None  # a token registered with scopes=None may call everything
 MAX_URL_LENGTH = 8_000
+#: ``GET`` here answers :meth:`LimitsMixin.limit_stats` (for a sandbox in another process).
+LIMITS_PATH = "/__limits__"
 
 AUTH_MESSAGE = ("Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "
                 "find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview")
@@ -187,11 +189,26 @@ class LimitsMixin:
             self._nth_hooks.append([endpoint, n, fn, False])
 
     # -- rate limits -------------------------------------------------------------------
+    def _record_arrival(self, token: str, endpoint: str, now: float) -> None:
+        """Count the request in its rolling window of *arrivals* (accepted or not, limits
+        enforced or not) and keep the window's maximum (:meth:`max_window_count`)."""
+        search = _is_search(endpoint)
+        horizon = 1.0 if search else self.rate_limits.interval_ms / 1000.0
+        windows, maxima = ((self._seen_search, self._max_search_windows) if search
+                           else (self._seen, self._max_windows))
+        with self.lock:
+            window = windows.setdefault(token, deque())
+            while window and window[0] <= now - horizon:
+                window.popleft()
+            window.append(now)
+            maxima[token] = max(maxima.get(token, 0), len(window))
+
     def _check_rate_limit(self, token: str, endpoint: str) -> Response | None:
         cfg = self.rate_limits
+        now = time.monotonic()
+        self._record_arrival(token, endpoint, now)
         if not cfg.enabled:
             return None
-        now = time.monotonic()
         with self.lock:
             if _is_search(endpoint):
                 window = self._search_windows.setdefault(token, deque())
@@ -217,6 +234,8 @@ class LimitsMixin:
         return None
 
     def _too_many(self, limit_name: str, policy: str, wait: float, headers: dict[str, str]) -> Response:
+        with self.lock:
+            self.served_429 += 1
         body = {
             "status": "error",
             "message": f"You have reached your {limit_name} limit.",
@@ -251,8 +270,44 @@ class LimitsMixin:
             "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, cfg.daily_limit - daily)),
         }
 
+    def max_window_count(self, token: str | None = None, search: bool = False) -> int:
+        """The most requests that arrived in any rolling window since the start (or the last
+        :meth:`reset_rate_limits`): the 10 s window of ``ten_second_limit`` (non-search
+        requests), or with ``search=True`` the 1 s window of search requests; for
+        ``token``, or the most of any token. Requests answered 429 count too, and the
+        record is kept with rate limits disabled, so ``max_window_count() <=
+        ten_second_limit`` shows the readers kept within the limit on their own (with
+        ``served_429 == 0``: none was turned away)."""
+        with self.lock:
+            counts = self._max_search_windows if search else self._max_windows
+            if token is not None:
+                return counts.get(token, 0)
+            return max(counts.values(), default=0)
+
+    def limit_stats(self) -> dict[str, Any]:
+        """The rate-limit record, also served at ``GET /__limits__`` (no auth, not counted):
+        ``{"ten_second_limit", "search_per_second", "max_window_count",
+        "max_search_window_count", "served_429"}`` (the maxima over all tokens)."""
+        with self.lock:
+            return {"ten_second_limit": self.rate_limits.ten_second_limit,
+                    "search_per_second": self.rate_limits.search_per_second,
+                    "max_window_count": self.max_window_count(),
+                    "max_search_window_count": self.max_window_count(search=True),
+                    "served_429": self.served_429}
+
+    def dispatch(self, request: Request) -> Response:
+        if request.method == "GET" and request.path.rstrip("/") == LIMITS_PATH:
+            return Response.json(self.limit_stats())
+        return super().dispatch(request)
+
     def reset_rate_limits(self) -> None:
+        """Empty the windows and the daily count; zero the maxima and ``served_429``."""
         with self.lock:
             self._windows.clear()
             self._search_windows.clear()
             self._daily.clear()
+            self._seen.clear()
+            self._seen_search.clear()
+            self._max_windows.clear()
+            self._max_search_windows.clear()
+            self.served_429 = 0

@@ -79,6 +79,13 @@ class HubSpotSandbox(LimitsMixin, ObjectsMixin, SearchMixin, PropertiesMixin, Ow
         self._windows: dict[str, deque] = {}
         self._search_windows: dict[str, deque] = {}
         self._daily: dict[str, int] = {}
+        #: arrivals per token in the rolling windows, and their maxima (max_window_count)
+        self._seen: dict[str, deque] = {}
+        self._seen_search: dict[str, deque] = {}
+        self._max_windows: dict[str, int] = {}
+        self._max_search_windows: dict[str, int] = {}
+        #: 429s the rate limits answered (injected faults not included)
+        self.served_429 = 0
         self._request_hooks: list[Callable[[str, Request, Response], None]] = []
         self._nth_hooks: list[list[Any]] = []      # [endpoint, n, fn, fired]
         if seed:

@@ -290,9 +290,9 @@ def test_partitions_cover_the_table_exactly_once(sandbox):
     assert late in _ids(connector.read_partition("contacts", parts[-1], options))
 
 
-def test_partition_rate_share_stays_within_the_ten_second_budget():
+def test_partition_readers_take_from_one_shared_budget():
     # (the sandbox's on_request hooks do not see 429s, which are answered before its
-    # after_handle; the connector's retry counter does)
+    # after_handle; the connector's retry counter and the sandbox's served_429 do)
     sb = _sandbox(seed=0, rate_limits=True, ten_second_limit=30, search_per_second=5)
     try:
         sb.seed_burst("products", 450, timestamp_ms=sb.now_ms() - HOUR)
@@ -300,12 +300,20 @@ def test_partition_rate_share_stays_within_the_ten_second_budget():
                    "page_size": "100"}
         connector = HubSpotLakeflowConnect(sb.connection_options())
         parts = connector.get_partitions("products", options)
-        # each partition reader gets int(0.9 * 30 / 2) = 13 requests per 10 s
-        reader = HubSpotLakeflowConnect(sb.connection_options())
-        got = list(reader.read_partition("products", parts[0], options))
-        assert got and (13, 10.0) in reader.api._limiters and (27, 10.0) not in reader.api._limiters
-        assert all(p["share"] == 2 for p in parts)
-        assert connector.api.retry_count == reader.api.retry_count == 0
+        assert len(parts) == 3 and all("share" not in p for p in parts)
+        # every partition reader takes from the whole int(0.9 * 30) = 27 per 10 s, shared
+        # through one lock file with the planner and each other (no per-reader division)
+        readers = [HubSpotLakeflowConnect(sb.connection_options()) for _ in parts]
+        got = [r["id"] for reader, part in zip(readers, parts) for r in reader.read_partition("products", part, options)]
+        assert sorted(got) == sorted(sb.record_ids("products"))
+        budgets = [reader.api._limiters[(27, 10.0)] for reader in readers]
+        assert list(readers[0].api._limiters) == [(27, 10.0)]
+        assert len({b.path for b in budgets} | {connector.api._limiters[(27, 10.0)].path}) == 1
+        # a descriptor planned by an older version (with its "share") still reads
+        old = {**parts[0], "share": 2}
+        assert [r["id"] for r in readers[0].read_partition("products", old, options)] == \
+            [r["id"] for r in readers[0].read_partition("products", parts[0], options)]
+        assert connector.api.retry_count == sum(r.api.retry_count for r in readers) == sb.served_429 == 0
     finally:
         sb.stop()
 
@@ -613,7 +621,7 @@ def test_a_page_without_results_is_an_error_not_the_end(sandbox, body):
     with pytest.raises(HubSpotApiError, match=r"POST /crm/v3/objects/contacts/search answered HTTP 200 with an "
                                               r"unexpected body \(.*'results' list\) after 3 attempt"):
         read_all(connector.read_table, "contacts", options)
-    partition = {"start": None, "end": None, "share": 1}
+    partition = {"start": None, "end": None}
     sandbox.inject(Fault(200, body=body), times=3, endpoint="GET /crm/v3/objects/{object_type}")
     with pytest.raises(HubSpotApiError, match=r"GET /crm/v3/objects/contacts answered HTTP 200 with an unexpected body"):
         list(HubSpotLakeflowConnect(options).read_partition("contacts", partition, options))

@@ -203,6 +203,15 @@ def test_start_update(api, client):
     assert json.loads(_calls(api, "POST", "/api/2.0/pipelines/p-1/updates")[0].body) == {"full_refresh": True}
 
 
+def test_start_update_refreshes_only_the_selected_tables(api, client):
+    api.post(f"{HOST}/api/2.0/pipelines/p-1/updates", json={"update_id": "u-10"})
+    assert start_update(client, "p-1", full_refresh_selection=["orders", "customers"]) == "u-10"
+    body = json.loads(_calls(api, "POST", "/api/2.0/pipelines/p-1/updates")[0].body)
+    assert body == {"full_refresh": False, "full_refresh_selection": ["orders", "customers"]}
+    with pytest.raises(DeployError, match="not both"):
+        start_update(client, "p-1", full_refresh=True, full_refresh_selection=["orders"])
+
+
 # ------------------------------------------------------------------------------ errors
 def test_401_names_host_and_fix_without_the_token(tmp_path, api, client, wheel):
     api.post(f"{HOST}/api/2.0/workspace/mkdirs", status=401,

@@ -314,8 +314,14 @@ def deploy(client, spec: PipelineSpec, plans: list[TablePlan], *, workspace_dir:
                         source_path=f"{fs_dir}/{source.name}", wheel_path=f"{fs_dir}/{wheel.name}", settings=settings)
 
 
-def start_update(client, pipeline_id: str, *, full_refresh: bool = False) -> str:
+def start_update(client, pipeline_id: str, *, full_refresh: bool = False,
+                 full_refresh_selection: list[str] | None = None) -> str:
     """Start a pipeline update (a run) and return its id; ``full_refresh`` recomputes every
-    table from scratch (streaming tables lose their state)."""
+    table from scratch (streaming tables lose their state); ``full_refresh_selection``
+    recomputes only those tables (``pipeline run --target databricks --full-refresh T``)."""
+    if full_refresh and full_refresh_selection:
+        raise DeployError("give either a full refresh of every table or a selection of tables, not both")
+    selection = list(full_refresh_selection or []) or None
     with _calling(client, f"starting an update of pipeline {pipeline_id}", f"CAN RUN (or CAN MANAGE) on pipeline {pipeline_id}"):
-        return client.pipelines.start_update(pipeline_id, full_refresh=full_refresh).update_id
+        return client.pipelines.start_update(pipeline_id, full_refresh=full_refresh,
+                                             full_refresh_selection=selection).update_id

@@ -272,7 +272,7 @@ def test_selection_is_rendered_into_the_databricks_file(operated, tmp_path):
     prepared = PreparedRun(str(spec), {}, operated["sandbox"])
     paths = render_databricks(prepared.spec, prepared.plans, tmp_path / "out", origin=str(spec))
     text = "\n".join(p.read_text() for p in paths if p.suffix == ".py")
-    assert "address.city" in text and "'metadata'" in text or '"metadata"' in text
+    assert "'include': ['customer_id', 'updated_at', 'address.city']" in text and "'exclude': ['metadata']" in text, text
 
 
 # ---------------------------------------------------------------------- one run per home

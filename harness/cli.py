@@ -4,8 +4,14 @@
   sandbox with seeded data, land every table of ``configs/pipelines/<source>_demo.yaml`` (or
   ``<source>.yaml``) in Delta under ``./lakeflow-data``, change records in the sandbox, run
   again incrementally, and print what each run did.
-* ``lakeflow pipeline run|validate|render SPEC`` — land a spec's tables in Delta; check a spec
-  against its source; write it as a Databricks (Spark Declarative Pipelines) file.
+* ``lakeflow pipeline run SPEC [--full-refresh T | --full-refresh-all]`` — land a spec's
+  tables in Delta (:mod:`harness.pipeline`: the orchestration lives there, this module
+  only parses and prints); ``pipeline status|history SPEC`` — the event log's last run per
+  table and every run; ``pipeline validate|render|deploy SPEC`` — check a spec against its
+  source; write it as a Databricks (Spark Declarative Pipelines) file; deploy it.
+* ``lakeflow uc create-connection|show|delete`` — Unity Catalog connections.
+* ``lakeflow connect start|status|stop`` — a Spark Connect server on a home.
+* ``lakeflow test <source>`` — a source's tests on a target.
 * ``lakeflow sandbox <source> --port P --token T [--seed N]`` — run a sandbox in the
   foreground, for trying a connector by hand.
 

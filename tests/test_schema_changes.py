@@ -50,20 +50,26 @@ def _rows(spark, writer):
     return sorted(tuple(r) for r in writer.target.read(spark).collect())
 
 
-@pytest.mark.parametrize("old, new, value", [
-    (IntegerType(), LongType(), 2**40),
-    (FloatType(), DoubleType(), 1.0000000001),
-    (DecimalType(10, 2), DecimalType(14, 2), Decimal("123456789012.25")),
-], ids=["int-long", "float-double", "decimal-precision"])
-def test_widening_changes_the_column_type_in_place(spark, tmp_path, old, new, value):
-    w = _writer(tmp_path, f"widen_{old.typeName()}")
-    _land(spark, w, _schema(StructField("v", old)), [(1, 1, None)], 0)
-    changes = _land(spark, w, _schema(StructField("v", new)), [(2, 2, value)], 1)
-    assert changes.describe() == [f"widened v {old.simpleString()} -> {new.simpleString()}"]
-    assert w.target.schema(spark)["v"].dataType == new
-    assert _rows(spark, w) == [(1, 1, None), (2, 2, value)]
-    # A narrower value after the widening is written as the table's type.
-    assert _land(spark, w, _schema(StructField("v", old)), [(3, 3, None)], 2).describe() == []
+WIDENINGS = [  # (column, old type, new type, a value only the new type holds)
+    ("i", IntegerType(), LongType(), 2**40),
+    ("f", FloatType(), DoubleType(), 1.0000000001),
+    ("d", DecimalType(10, 2), DecimalType(14, 2), Decimal("123456789012.25")),
+]
+
+
+def test_widening_changes_the_column_types_in_place(spark, tmp_path):
+    # int -> long, float -> double and decimal precision up, on one table (one Delta commit each step)
+    w = _writer(tmp_path, "widen")
+    old = _schema(*(StructField(c, o) for c, o, _, _ in WIDENINGS))
+    new = _schema(*(StructField(c, n) for c, _, n, _ in WIDENINGS))
+    _land(spark, w, old, [(1, 1, None, None, None)], 0)
+    changes = _land(spark, w, new, [(2, 2, *(v for *_, v in WIDENINGS))], 1)
+    assert sorted(changes.describe()) == sorted(f"widened {c} {o.simpleString()} -> {n.simpleString()}"
+                                                for c, o, n, _ in WIDENINGS)
+    assert [w.target.schema(spark)[c].dataType for c, *_ in WIDENINGS] == [n for _, _, n, _ in WIDENINGS]
+    assert _rows(spark, w) == [(1, 1, None, None, None), (2, 2, *(v for *_, v in WIDENINGS))]
+    # Narrower values after the widening are written as the table's types; nothing to change.
+    assert _land(spark, w, old, [(3, 3, None, None, None)], 2).describe() == []
 
 
 @pytest.mark.parametrize("old, new", [

@@ -105,18 +105,20 @@ def initial_load(spark, work: Path, contacts: int) -> None:
         sandbox.stop()
 
 
+def demo_spec_text(name: str, tables_dir: Path) -> str:
+    """The demo spec (configs/pipelines/hubspot_demo.yaml) named ``name``, into path tables."""
+    body = (PROJECT_ROOT / "configs" / "pipelines" / "hubspot_demo.yaml").read_text()
+    body = body.replace("  catalog: main                # used on Databricks; locally the tables go to spark_catalog\n", "")
+    return body.replace("  schema: hubspot_demo", f"  path: {tables_dir}").replace("name: hubspot_demo", f"name: {name}")
+
+
 def demo_runs(spark, work: Path) -> None:
-    demo = (PROJECT_ROOT / "configs" / "pipelines" / "hubspot_demo.yaml").read_text()
     figures = {}
     for label, runner in (("stream-per-table", run_streams), ("pipeline", run_pipeline)):
         sandbox = HubSpotSandbox(seed=HubSpotSandbox.demo_seed).start()
         try:
-            tables_dir = work / f"demo-{label}"
-            body = demo.replace("  catalog: main                # used on Databricks; locally the tables go to spark_catalog\n", "")
-            body = body.replace("  schema: hubspot_demo", f"  path: {tables_dir}").replace("name: hubspot_demo",
-                                                                                       f"name: bench_{label.replace('-', '_')}")
             spec = work / f"demo-{label}.yaml"
-            spec.write_text(body)
+            spec.write_text(demo_spec_text(f"bench_{label.replace('-', '_')}", work / f"demo-{label}"))
             prepared = PreparedRun(str(spec), {}, sandbox)
             home = work / f"home-{label}"
             first, _ = runner(spark, prepared, home)
@@ -133,6 +135,7 @@ def demo_runs(spark, work: Path) -> None:
     s, p = figures["stream-per-table"], figures["pipeline"]
     print(f"   incremental run: {s[1] / p[1]:.2f}x faster than stream-per-table; idle run {s[2] / p[2]:.2f}x; "
           f"initial {s[0] / p[0]:.2f}x")
+    print(f"   idle run, wall seconds per table: pipeline {p[2] / len(p[4]):.2f}, stream-per-table {s[2] / len(s[4]):.2f}")
     per_table = sorted(((t.destination, t.elapsed) for t in p[4]), key=lambda x: -x[1])
     print("   pipeline idle run, seconds per table (4 at a time): "
           + ", ".join(f"{name} {sec:.2f}" for name, sec in per_table))

@@ -37,7 +37,9 @@ from stream_runner import StreamPerTableRunner  # noqa: E402
 
 
 
-class _Quiet:
+class Quiet:
+    """A progress that prints nothing (the benchmarks print their own figures)."""
+
     def __enter__(self):
         return self
 
@@ -50,7 +52,7 @@ class _Quiet:
 
 def run_pipeline(spark, prepared, home: Path):
     started = time.perf_counter()
-    result = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, home, progress=_Quiet()).run()
+    result = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, home, progress=Quiet()).run()
     seconds = time.perf_counter() - started
     if not result.ok:
         raise SystemExit(f"pipeline failed: {[(t.destination, t.error) for t in result.failed]}")

@@ -6,8 +6,8 @@ Runs the demo spec's 10 tables (``configs/pipelines/hubspot_demo.yaml``, into pa
 against the HubSpot sandbox with its rate limits on at ``--limit`` requests per 10 s (the
 documented 190 by default on HubSpot; lower makes the sharing visible), an initial load and,
 after ``demo_changes()``, an incremental run. Printed per run: seconds, requests, the busiest
-10-second window the sandbox counted and the 429s it served; then the tables whose keys
-differ from the sandbox's truth (none expected). Tables run ``--max-concurrent`` at a time,
+10-second window the sandbox counted and the 429s it served; then any table whose keys
+differ from the sandbox's truth (lost, extra or repeated keys; none expected). Tables run ``--max-concurrent`` at a time,
 each reading in Spark's Python workers, which take their budget from one file-locked limiter
 per connection (``sources/http/rate_limit.py``).
 """
@@ -24,12 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from deltalake import DeltaTable  # noqa: E402
 
+from harness.conformance.reading import key_of  # noqa: E402
+from harness.conformance.truth_checks import compare_keys  # noqa: E402
 from harness.pipeline.prepare import PreparedRun  # noqa: E402
 from harness.pipeline.runner import PipelineRunner  # noqa: E402
 from harness.spark import PROJECT_ROOT, local_session  # noqa: E402
-from pipeline import _Quiet, demo_spec_text  # noqa: E402  (bench/ is on sys.path when run as a script)
+from pipeline import Quiet, demo_spec_text  # noqa: E402  (bench/ is on sys.path when run as a script)
 from sources.hubspot.sandbox import HubSpotSandbox  # noqa: E402
-from sources.toolkit.sandbox.truth import key_text  # noqa: E402
 
 
 def main() -> int:
@@ -50,21 +51,23 @@ def main() -> int:
             sandbox.reset_rate_limits()
             started = time.perf_counter()
             result = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, work / "home",
-                                    progress=_Quiet(), max_concurrent=args.max_concurrent).run()
+                                    progress=Quiet(), max_concurrent=args.max_concurrent).run()
             stats = sandbox.limit_stats()
             print(f"limit {args.limit} / 10 s, {run} run at --max-concurrent {args.max_concurrent}: "
                   f"{'ok' if result.ok else 'FAILED'} in {time.perf_counter() - started:.1f} s, "
                   f"{sum(t.requests or 0 for t in result.tables)} requests; busiest 10 s window "
                   f"{stats['max_window_count']}, 429s served {stats['served_429']}", flush=True)
-        differ = []
+        problems = []
         for plan in prepared.plans:
             if plan.scd_type == 2:
                 continue  # history has a row per version, not per key
-            rows = DeltaTable(str(work / "tables" / plan.destination)).to_pyarrow_table(columns=["id"]).to_pylist()
-            if sorted(key_text([r["id"]]) for r in rows) != sorted(sandbox.truth(plan.source_table).records):
-                differ.append(plan.destination)
-        print(f"tables whose keys differ from the sandbox's truth: {', '.join(differ) or 'none'}")
-        return 1 if differ else 0
+            rows = DeltaTable(str(work / "tables" / plan.destination)).to_pyarrow_table(
+                columns=plan.primary_keys).to_pylist()
+            problems += compare_keys(plan.destination, [key_of(r, plan.primary_keys) for r in rows],
+                                     set(sandbox.truth(plan.source_table).records), "after the incremental run",
+                                     "the Delta table")
+        print("keys of every table equal the sandbox's truth" if not problems else "\n".join(problems))
+        return 1 if problems else 0
     finally:
         sandbox.stop()
         spark.stop()

@@ -62,6 +62,16 @@ class BatchOutcome:
         self.write_seconds += other.write_seconds
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What one Spark job over a cached batch tells: its rows, its delete-flow rows and
+    whether no primary key repeats (then the batch needs no latest-per-key step)."""
+
+    rows: int
+    deletes: int = 0
+    unique_keys: bool = False
+
+
 def _col(name: str, alias: str | None = None) -> str:
     return f"{alias}.{quote(name)}" if alias else quote(name)
 
@@ -107,6 +117,8 @@ class TableWriter:
         self._source_schema: StructType | None = None
         self._policy = ("evolve", "a full refresh")
         self._empty = False
+        #: Whether the tombstone table holds any delete (known after :meth:`prepare`).
+        self._stones = False
         self._batches = 0
 
     # -- schema --------------------------------------------------------------------------
@@ -138,9 +150,12 @@ class TableWriter:
             self._table_schema = target_type(current, wanted)
             self._empty = False
         if self.tombstones is not None:
-            keys = [source_schema[k] for k in self.plan.primary_keys]
-            seq = source_schema[self.plan.sequence_by]
-            self.tombstones.create(spark, StructType([*keys, StructField(_SEQ, seq.dataType)]))
+            stored = self.tombstones.file_count(spark)
+            if stored is None:
+                keys = [source_schema[k] for k in self.plan.primary_keys]
+                seq = source_schema[self.plan.sequence_by]
+                self.tombstones.create(spark, StructType([*keys, StructField(_SEQ, seq.dataType)]))
+            self._stones = bool(stored)
         return changes
 
     def _conformed(self, batch: DataFrame) -> DataFrame:
@@ -160,7 +175,8 @@ class TableWriter:
         batch = batch.persist()
         try:
             started = time.perf_counter()
-            rows = batch.count()  # reads the source once; the writes below use the cache
+            facts = self._facts(batch)  # reads the source once; the writes below use the cache
+            rows = facts.rows
             read_seconds = time.perf_counter() - started
             if rows == 0:
                 return BatchOutcome()
@@ -176,34 +192,46 @@ class TableWriter:
             with committing(spark, self.write_id, batch_id, label):
                 crashpoints.reach("during_write", self.plan.destination, self._batches)
                 if self.plan.ingestion_type == "append":
-                    outcome = self._append(batch)
+                    outcome = self._append(batch, rows)
                 elif self.plan.scd_type == 2:
                     outcome = self._scd2(spark, batch, data_schema)
                 else:
-                    outcome = self._scd1(spark, batch, data_schema)
+                    outcome = self._scd1(spark, batch, data_schema, facts)
             crashpoints.reach("after_write", self.plan.destination, self._batches)
             outcome.rows_read = rows
             return _timed(outcome, started, read_seconds)
         finally:
             batch.unpersist()
 
-    def _write(self, df: DataFrame, overwrite: bool = False) -> BatchOutcome:
-        """A plain write (the table's first batch, an append table's batches); what it
-        inserted comes from the commit it made (none when Delta skipped it as applied)."""
+    def _facts(self, batch: DataFrame) -> _Facts:
+        keys = self.plan.primary_keys if self.plan.ingestion_type != "append" else []
+        aggs = [F.count(F.lit(1)).alias("rows")]
+        if IS_DELETE in batch.columns:
+            aggs.append(F.count(F.when(F.col(IS_DELETE), 1)).alias("deletes"))
+        if keys:
+            aggs.append(F.count_distinct(*[F.col(k) for k in keys]).alias("keys"))
+        row = batch.agg(*aggs).first().asDict()
+        return _Facts(row["rows"], row.get("deletes") or 0, bool(keys) and row["keys"] == row["rows"])
+
+    def _write(self, df: DataFrame, rows: int | None = None) -> BatchOutcome:
+        """A plain append (the table's first batch, an append table's batches); what it
+        inserted comes from the commit it made (none when Delta skipped it as applied), or
+        is ``rows`` when the table did not exist (no commit of it can have been applied)."""
         spark = df.sparkSession
-        before = self.target.last_commit(spark) if not self._empty else None
-        if overwrite:
-            self.target.overwrite(df)
-        else:
+        if self._empty and rows is not None:
             self.target.append(df)
+            self._empty = False
+            return BatchOutcome(inserted=rows)
+        before = self.target.last_commit(spark) if not self._empty else None
+        self.target.append(df)
         self._empty = False
         after = self.target.last_commit(spark)
         if after is None or (before is not None and after.version <= before.version):
             return BatchOutcome()
         return BatchOutcome(inserted=after.inserted)
 
-    def _append(self, batch: DataFrame) -> BatchOutcome:
-        return self._write(batch.drop(IS_DELETE))
+    def _append(self, batch: DataFrame, rows: int) -> BatchOutcome:
+        return self._write(batch.drop(IS_DELETE), rows)
 
     def _merge(self, spark, source: DataFrame, on: str, clauses: list[str]) -> BatchOutcome:
         written = self.target.merge(spark, source, on, clauses)
@@ -216,14 +244,16 @@ class TableWriter:
         window = Window.partitionBy(*[F.col(k) for k in keys]).orderBy(F.col(seq).desc_nulls_last(), F.col(IS_DELETE).desc())
         return batch.withColumn("__rn", F.row_number().over(window)).where("__rn = 1").drop("__rn")
 
-    def _scd1(self, spark, batch: DataFrame, data_schema: StructType) -> BatchOutcome:
+    def _scd1(self, spark, batch: DataFrame, data_schema: StructType, facts: _Facts) -> BatchOutcome:
         keys, seq = self.plan.primary_keys, self.plan.sequence_by
-        latest = self._latest_per_key(batch)
-        if self.tombstones is not None:
-            latest = self._drop_deleted_later(spark, latest)
+        latest = batch if facts.unique_keys else self._latest_per_key(batch)
+        # With no stored tombstone, a batch of distinct keys keeps every upsert.
+        known = facts.rows - facts.deletes if facts.unique_keys and not self._stones else None
+        if self.tombstones is not None and (facts.deletes or self._stones):
+            latest = self._drop_deleted_later(spark, latest, facts.deletes)
         columns = [f.name for f in data_schema.fields]
         if self._empty:
-            return self._write(latest.where(~F.col(IS_DELETE)).select(*columns))
+            return self._write(latest.where(~F.col(IS_DELETE)).select(*columns), known)
         newer = f"(t.{quote(seq)} IS NULL OR s.{quote(seq)} >= t.{quote(seq)})"
         return self._merge(spark, latest, _key_match(keys), [
             f"WHEN MATCHED AND s.{IS_DELETE} AND {newer} THEN DELETE",
@@ -231,17 +261,15 @@ class TableWriter:
             f"WHEN NOT MATCHED AND NOT s.{IS_DELETE} THEN {_insert(columns)}",
         ])
 
-    def _drop_deleted_later(self, spark, latest: DataFrame) -> DataFrame:
-        """Record this batch's deletes as tombstones, and drop upserts older than a stored
-        tombstone of their key (a late change must not resurrect a deleted row)."""
+    def _drop_deleted_later(self, spark, latest: DataFrame, deletes: int) -> DataFrame:
+        """Record this batch's ``deletes`` as tombstones (appended: a key's latest delete is
+        its highest sequence), and drop upserts older than a stored tombstone of their key
+        (a late change must not resurrect a deleted row)."""
         keys, seq = self.plan.primary_keys, self.plan.sequence_by
-        deletes = latest.where(F.col(IS_DELETE)).select(*[F.col(k) for k in keys], F.col(seq).alias(_SEQ))
-        if not deletes.isEmpty():
-            self.tombstones.merge(spark, deletes, _key_match(keys), [
-                f"WHEN MATCHED AND s.{_SEQ} > t.{_SEQ} THEN UPDATE SET t.{_SEQ} = s.{_SEQ}",
-                "WHEN NOT MATCHED THEN INSERT *",
-            ])
-        stones = self.tombstones.read(spark).alias("d")
+        if deletes:
+            self.tombstones.append(latest.where(F.col(IS_DELETE)).select(*[F.col(k) for k in keys], F.col(seq).alias(_SEQ)))
+            self._stones = True
+        stones = self.tombstones.read(spark).groupBy(*keys).agg(F.max(_SEQ).alias(_SEQ)).alias("d")
         joined = latest.alias("s").join(stones, on=[F.col(f"s.{k}") == F.col(f"d.{k}") for k in keys], how="left")
         keep = F.col(f"d.{_SEQ}").isNull() | F.col(f"s.{IS_DELETE}") | (F.col(f"s.{seq}") > F.col(f"d.{_SEQ}"))
         return joined.where(keep).select("s.*")

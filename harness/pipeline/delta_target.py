@@ -137,6 +137,18 @@ class DeltaTarget:
         return [Commit(r["version"], r["operation"], dict(r["operationMetrics"] or {}), _label(r["userMetadata"]))
                 for r in rows]
 
+    def file_count(self, spark) -> int | None:
+        """How many data files the table's current version has (``None`` when it does not
+        exist): Delta's metadata, no data read. Delta writes no empty files, so 0 means no
+        rows."""
+        try:
+            row = spark.sql(f"DESCRIBE DETAIL {self.sql_ref}").select("numFiles").first()
+        except Exception as exc:
+            if _is_missing_table(exc):
+                return None
+            raise
+        return int(row["numFiles"] or 0) if row is not None else None
+
     def last_commit(self, spark) -> Commit | None:
         history = self.history(spark, 1)
         return history[0] if history else None

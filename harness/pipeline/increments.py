@@ -3,13 +3,15 @@
 An increment is a plain batch read per flow (the change flow, and for ``cdc_with_deletes``
 the delete flow) with ``lakeflowStartOffset`` (see :mod:`datasource.increments`): each read
 returns at most ``maxRecordsPerBatch`` records following its flow's offset, and the end
-offset it reached in a marker row. No stream is started, so a table with nothing new costs
-one small Spark job per flow.
+offset it reached in a marker row. No stream is started: a table with nothing new costs one
+small Spark job that reads and counts every flow.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from functools import reduce
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -20,8 +22,6 @@ from datasource.increments import OFFSET_COLUMN, offset_text
 from datasource.options import MAX_RECORDS_PER_BATCH, START_OFFSET
 from harness.pipeline.apply import IS_DELETE
 from sources.interface import ConnectorError
-
-import json
 
 CHANGES = "changes"
 DELETES = "deletes"
@@ -70,18 +70,23 @@ class IncrementReader:
         self.flows = [CHANGES, DELETES] if ingestion_type == "cdc_with_deletes" else [CHANGES]
 
     def read(self, offsets: dict, flows: list[str] | None = None) -> Increment:
-        """Read ``flows`` (default: all) from ``offsets``; a flow not read keeps its offset."""
-        parts, ends, more, cached, rows = [], dict(offsets), set(), [], 0
-        schema = None
+        """Read ``flows`` (default: all) from ``offsets``; a flow not read keeps its offset.
+        Every flow is read and counted by one Spark job."""
+        ends, more, cached, rows = dict(offsets), set(), [], 0
         try:
+            loaded = []
             for flow in flows or self.flows:
                 df = self._load(flow, offsets.get(flow) or {}).persist()
                 cached.append(df)
-                stats = df.select(
-                    F.count(F.when(F.col(OFFSET_COLUMN).isNull(), 1)).alias("rows"),
-                    F.count(OFFSET_COLUMN).alias("markers"),
-                    F.max(OFFSET_COLUMN).alias("end"),
-                ).first()
+                loaded.append((flow, df))
+            counts = [df.agg(F.count(F.when(F.col(OFFSET_COLUMN).isNull(), 1)).alias("rows"),
+                             F.count(OFFSET_COLUMN).alias("markers"),
+                             F.max(OFFSET_COLUMN).alias("end")).withColumn("flow", F.lit(flow))
+                      for flow, df in loaded]
+            by_flow = {row["flow"]: row for row in reduce(DataFrame.unionByName, counts).collect()}
+            parts, schema = [], None
+            for flow, df in loaded:
+                stats = by_flow[flow]
                 if stats["markers"] != 1:
                     raise ConnectorError(f"the incremental read of {self.options.get('tableName')!r} ({flow}) returned "
                                          f"{stats['markers']} end offsets instead of one")
@@ -99,10 +104,7 @@ class IncrementReader:
             for df in cached:
                 df.unpersist()
             raise
-        data = parts[0]
-        for part in parts[1:]:
-            data = data.unionByName(part)
-        return Increment(data, rows, ends, more, schema, cached)
+        return Increment(reduce(DataFrame.unionByName, parts), rows, ends, more, schema, cached)
 
     def _load(self, flow: str, start: dict) -> DataFrame:
         extra = {START_OFFSET: offset_text(start), MAX_RECORDS_PER_BATCH: str(self.cap)}

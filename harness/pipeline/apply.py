@@ -150,12 +150,13 @@ class TableWriter:
             self._table_schema = target_type(current, wanted)
             self._empty = False
         if self.tombstones is not None:
-            stored = self.tombstones.file_count(spark)
-            if stored is None:
+            if self.tombstones.schema(spark) is None:  # cheaper than asking a missing table's details
                 keys = [source_schema[k] for k in self.plan.primary_keys]
                 seq = source_schema[self.plan.sequence_by]
                 self.tombstones.create(spark, StructType([*keys, StructField(_SEQ, seq.dataType)]))
-            self._stones = bool(stored)
+                self._stones = False
+            else:
+                self._stones = bool(self.tombstones.file_count(spark))
         return changes
 
     def _conformed(self, batch: DataFrame) -> DataFrame:

@@ -165,15 +165,6 @@ class Doc:
                 i += 1
         return out
 
-    def code_blocks(self, section: Section) -> list[tuple[int, str]]:
-        """(1-based line, info string) of each fenced block opening inside ``section``."""
-        out, prev = [], False
-        for i in range(section.start, section.end):
-            if self.in_code[i] and not prev:
-                out.append((i + 1, _FENCE.sub("", self.lines[i]).strip().lower()))
-            prev = self.in_code[i]
-        return out
-
 
 def _cells(row: str) -> list[str]:
     row = row.strip()

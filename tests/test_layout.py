@@ -1,6 +1,7 @@
 """The package's layering: connectors, their sandboxes and test utilities (everything under
 ``sources/`` but the test folders) and the runtime (``datasource/``) never import the
-harness, so a connector ships and runs without it."""
+harness, so a connector ships and runs without it; and the HTTP client never imports the
+toolkit built on it."""
 
 from __future__ import annotations
 
@@ -24,4 +25,14 @@ def test_sources_and_runtime_never_import_the_harness():
     assert len(files) > 40
     offenders = [f"{p.relative_to(PROJECT_ROOT)} imports {name}" for p in files for name in _imports(p)
                  if name == "harness" or name.startswith("harness.")]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_http_client_never_imports_the_toolkit():
+    """``sources.http`` is the bottom layer (client, paginators, retries, rate limits); the
+    toolkit builds on it and re-exports its paginators, never the other way round."""
+    files = sorted((PROJECT_ROOT / "sources" / "http").rglob("*.py"))
+    assert any(p.name == "paginators.py" for p in files)
+    offenders = [f"{p.relative_to(PROJECT_ROOT)} imports {name}" for p in files for name in _imports(p)
+                 if name == "sources.toolkit" or name.startswith("sources.toolkit.")]
     assert not offenders, "\n".join(offenders)

@@ -205,7 +205,7 @@ class TableWriter:
             batch.unpersist()
 
     def _facts(self, batch: DataFrame) -> _Facts:
-        keys = self.plan.primary_keys if self.plan.ingestion_type != "append" else []
+        keys = self.plan.primary_keys if self.plan.ingestion_type != "append" and self.plan.scd_type == 1 else []
         aggs = [F.count(F.lit(1)).alias("rows")]
         if IS_DELETE in batch.columns:
             aggs.append(F.count(F.when(F.col(IS_DELETE), 1)).alias("deletes"))

@@ -10,6 +10,7 @@ small Spark job that reads and counts every flow.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from functools import reduce
 
@@ -39,6 +40,8 @@ class Increment:
     ends: dict
     more: set = field(default_factory=set)
     schema: StructType | None = None
+    #: Seconds the read took (API calls and conversion, into Spark's cache).
+    seconds: float = 0.0
     _cached: list = field(default_factory=list)
 
     def release(self) -> None:
@@ -73,6 +76,7 @@ class IncrementReader:
         """Read ``flows`` (default: all) from ``offsets``; a flow not read keeps its offset.
         Every flow is read and counted by one Spark job."""
         ends, more, cached, rows = dict(offsets), set(), [], 0
+        started = time.perf_counter()
         try:
             loaded = []
             for flow in flows or self.flows:
@@ -104,7 +108,8 @@ class IncrementReader:
             for df in cached:
                 df.unpersist()
             raise
-        return Increment(reduce(DataFrame.unionByName, parts), rows, ends, more, schema, cached)
+        return Increment(reduce(DataFrame.unionByName, parts), rows, ends, more, schema,
+                         time.perf_counter() - started, cached)
 
     def _load(self, flow: str, start: dict) -> DataFrame:
         extra = {START_OFFSET: offset_text(start), MAX_RECORDS_PER_BATCH: str(self.cap)}

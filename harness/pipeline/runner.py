@@ -339,6 +339,7 @@ class PipelineRunner:
         batch = state.batch + 1
         checkpoint.save(state.with_pending(batch))
         outcome = writer.apply_batch(increment.data, batch, label={"offsets": increment.ends})
+        outcome.read_seconds += increment.seconds
         state = state.committed(batch, increment.ends)
         checkpoint.save(state)
         self._report(plan, table, outcome)

@@ -610,15 +610,6 @@ class ExampleSandbox(SandboxServer):
                 self._fixed_now = instant.replace(microsecond=(instant.microsecond // 1000) * 1000)
                 self._last_now = max(self._last_now, self._fixed_now)
 
-    def stats_of(self, table: str) -> dict:
-        """What ``GET /api/v1/{table}/stats`` would answer."""
-        with self.lock:
-            rows = self._sorted_rows(self._table_or_value_error(table))
-            ids = list(self._rows[table])
-            cf = CURSOR_FIELD[table]
-            return {"count": len(ids), "min_id": min(ids) if ids else None, "max_id": max(ids) if ids else None,
-                    "max_cursor": rows[-1][1][cf] if rows and cf else None}
-
     def truth_tables(self) -> list[str]:
         return list(TABLES)
 

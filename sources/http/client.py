@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 
 import requests
 
+from sources.http.paginators import NEXT_URL, Page, PageError, records_at
 from sources.http.rate_limit import RateLimiter
 from sources.http.redact import redact_text
 from sources.http.retry import RetryPolicy
@@ -208,8 +209,8 @@ class HttpClient:
 
     def paginate(self, path: str, paginator: Any, *, params: Mapping[str, Any] | None = None,
                  records_path: str | None = None, method: str = "GET", **request_kwargs: Any):
-        """THE paging loop: yield each page's records (a :class:`~sources.toolkit.paginators.Page`,
-        a list) of the listing at ``path``, as ``paginator`` (:mod:`sources.toolkit.paginators`)
+        """THE paging loop: yield each page's records (a :class:`~sources.http.paginators.Page`,
+        a list) of the listing at ``path``, as ``paginator`` (:mod:`sources.http.paginators`)
         walks it, until the paginator answers ``None`` for the next request.
 
         * Every page goes through :meth:`request` with an ``expect`` check: a 200 whose records
@@ -224,7 +225,6 @@ class HttpClient:
         import json as _json
         from urllib.parse import urlsplit
 
-        from sources.toolkit.paginators import NEXT_URL, Page, PageError, records_at
 
         where = paginator.records_path if records_path is None else records_path
         extra_expect = request_kwargs.pop("expect", None)

@@ -14,7 +14,7 @@ from sources.toolkit.cursors import (
 from sources.toolkit.http_connector import HttpConnector
 from sources.toolkit.options import Opt, OptionSet
 from sources.toolkit.schema import BOOLEAN, DATE, DOUBLE, LONG, STRING, TIMESTAMP, array_of, money, struct
-from sources.toolkit.paginators import (
+from sources.http.paginators import (
     BodyTokenPaginator,
     KeysetPaginator,
     LinkHeaderPaginator,

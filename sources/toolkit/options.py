@@ -88,14 +88,6 @@ class OptionSet:
                 found.extend({str(raw), str(raw).strip()})
         return found
 
-    def doc_table(self) -> str:
-        """A Markdown table of the options (for a connector's README)."""
-        rows = ["| option | type | default | meaning |", "| --- | --- | --- | --- |"]
-        for opt in self.opts.values():
-            default = "required" if opt.required else ("" if opt.default is None else f"{opt.default!r}")
-            rows.append(f"| ``{opt.name}`` | {opt.type.__name__} | {default} | {opt.doc}{' (secret)' if opt.secret else ''} |")
-        return "\n".join(rows)
-
 
 def _parse(opt: Opt, options: Mapping[str, Any], owner: str) -> Any:
     raw = options.get(opt.name)

@@ -3,12 +3,9 @@ partitions, retries, slow responses, errors and secrecy. Fast; no Spark."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import pickle
-import sys
 import time
-import types
 
 import pytest
 from pyspark.sql.types import DateType, DecimalType, LongType, MapType, StringType, StructType, TimestampType
@@ -402,21 +399,10 @@ def test_token_not_in_logs(sandbox, caplog):
 
 # ----------------------------------------------------------------------------- write-back utils
 @pytest.fixture()
-def test_utils_class(monkeypatch):
-    try:
-        importlib.import_module("harness.write_back")
-    except ImportError:  # the shared base may not exist yet: a throwaway stand-in
-        stub = types.ModuleType("harness.write_back")
+def test_utils_class():
+    from sources.example.example_test_utils import ExampleTestUtils
 
-        class LakeflowConnectWriteTestUtils:
-            def __init__(self, options):
-                self.options = options
-                self.created = []
-
-        stub.LakeflowConnectWriteTestUtils = LakeflowConnectWriteTestUtils
-        monkeypatch.setitem(sys.modules, "harness.write_back", stub)
-        monkeypatch.delitem(sys.modules, "sources.example.example_test_utils", raising=False)
-    return importlib.import_module("sources.example.example_test_utils").ExampleTestUtils
+    return ExampleTestUtils
 
 
 def test_write_back_utils(sandbox, test_utils_class):

@@ -415,10 +415,16 @@ def cmd_test(args: argparse.Namespace) -> int:
     from harness.conformance.config import MODE_ENV
     from harness.targets import REMOTE_ENV, TARGET_ENV
 
-    tests = PROJECT_ROOT / "sources" / args.source / "test"
+    from datasource.registry import source_package, source_packages
+
+    try:
+        package = source_package(args.source)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    tests = package.tests
     if not tests.is_dir():
-        known = sorted(p.parent.name for p in (PROJECT_ROOT / "sources").glob("*/test"))
-        raise UsageError(f"no test suite for source {args.source!r} (sources/{args.source}/test); known: {', '.join(known)}")
+        known = [name for name, p in source_packages().items() if p.tests.is_dir()]
+        raise UsageError(f"no test suite for source {args.source!r} ({tests}); sources with one: {', '.join(known)}")
     env = {**os.environ, TARGET_ENV: args.target, MODE_ENV: "live" if args.live else "sandbox"}
     server_home = None
     if args.target == "connect" and not args.remote:
@@ -429,12 +435,13 @@ def cmd_test(args: argparse.Namespace) -> int:
         env[REMOTE_ENV] = state.url
     elif args.remote:
         env[REMOTE_ENV] = args.remote
-    cmd = [sys.executable, "-m", "pytest", str(tests), "-q", "-ra", *(["-k", args.k] if args.k else [])]
+    cmd = [sys.executable, "-m", "pytest", "-p", "harness.testing", str(tests), "-q", "-ra",
+           *(["-k", args.k] if args.k else [])]
     _print(f"lakeflow test {args.source}: target {args.target}"
            f"{' at ' + env[REMOTE_ENV] if REMOTE_ENV in env and args.target == 'connect' else ''}, "
            f"{'live API' if args.live else 'sandbox'}")
     try:
-        return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env)
+        return subprocess.call(cmd, cwd=package.project_root, env=env)
     finally:
         if server_home is not None:
             from harness import connect_server
@@ -445,15 +452,17 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ new-source
 def cmd_new_source(args: argparse.Namespace) -> int:
-    from harness.scaffold import ScaffoldError, new_source
+    from harness.scaffold import ScaffoldError, new_source, project_dir
 
     try:
-        written = new_source(args.name, Path(args.root) if args.root else PROJECT_ROOT)
+        written = new_source(args.name, Path(args.path) if args.path else Path.cwd())
     except ScaffoldError as exc:
         raise UsageError(str(exc)) from None
     for path in written:
         _print(f"wrote {path}")
-    _print(f"next: .venv/bin/lakeflow test {args.name}   # fails, saying what to implement first (docs/authoring.md)")
+    project = project_dir(args.name, Path(args.path) if args.path else Path.cwd())
+    _print(f"next: cd {project} && pip install -e .   # the entry point makes {args.name!r} visible to lakeflow")
+    _print(f"then: lakeflow test {args.name}   # fails, saying what to implement first (docs/authoring.md)")
     return 0
 
 
@@ -554,7 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
         cp.set_defaults(func=func)
 
     test = sub.add_parser("test", help="run a source's conformance and write-back suite on a Spark target")
-    test.add_argument("source", help="a source with a suite under sources/<source>/test (example, hubspot)")
+    test.add_argument("source", help="a source with a suite in its package's test/ folder (example, hubspot, or an "
+                      "installed plugin's)")
     test.add_argument("--target", choices=["local", "connect", "databricks"], default="local",
                       help="where Spark runs: local (default), connect (a Spark Connect server: --remote, or one "
                            "started on a free port for the run), databricks (Databricks Connect)")
@@ -584,9 +594,11 @@ def build_parser() -> argparse.ArgumentParser:
         up.add_argument("--profile", default=None, help="~/.databrickscfg profile (default: DATABRICKS_HOST/TOKEN "
                         "or DATABRICKS_CONFIG_PROFILE)")
 
-    new = sub.add_parser("new-source", help="write a new source's connector, sandbox, tests and docs (never overwrites)")
+    new = sub.add_parser("new-source", help="write a new source as a plugin project: connector, sandbox, tests, docs "
+                         "and a pyproject.toml declaring it (never overwrites)")
     new.add_argument("name", help="the source's name: lower-case letters, digits and _ (format lakeflow_<name>)")
-    new.add_argument("--root", default=None, help=argparse.SUPPRESS)
+    new.add_argument("--path", default=None, metavar="DIR",
+                     help="where to write the project lakeflow-<name>/ (default: the current directory)")
     new.set_defaults(func=cmd_new_source)
 
     for kind, name, what in (("doc", "check-doc", "a source's researched API doc (sources/<name>/<name>_api_doc.md)"),
@@ -606,12 +618,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: What the ``harness`` extra installs (the runtime needs pyspark, pyarrow and requests only).
+HARNESS_MODULES = {"yaml", "pydantic", "rich", "pytest", "databricks"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in HARNESS_MODULES:
+            print(f"lakeflow {args.command}: error: it needs the harness extra ({exc.name} is not installed): "
+                  f"pip install 'lakeflow-community-connectors[harness]'", file=sys.stderr)
+            return 1
+        raise
     except Exception as exc:  # a clear one-line error, not a traceback, for users
         from sources.http.redact import redact_text
 

@@ -59,15 +59,19 @@ def env_name(name: str, option: str) -> str:
 def dev_config_path(source: str, connection: str | None = None,
                     environ: Mapping[str, str] | None = None) -> Path | None:
     """The JSON file consulted for ``connection`` (default: the source's name): the one in
-    ``LAKEFLOW_<CONNECTION>_DEV_CONFIG``, else ``sources/<source>/configs/dev_config.json``
-    when the connection is the source's, else none. The file need not exist."""
+    ``LAKEFLOW_<CONNECTION>_DEV_CONFIG``, else ``configs/dev_config.json`` in the source's package
+    (``sources/<source>/``, or a plugin's) when the connection is the source's, else none. The file need not exist."""
     connection = connection or source
     environ = os.environ if environ is None else environ
     override = environ.get(env_name(connection, DEV_CONFIG), "").strip()
     if override:
         return Path(override)
     if connection == source:
-        return PROJECT_ROOT / "sources" / source / "configs" / "dev_config.json"
+        from datasource.registry import source_packages
+
+        package = source_packages().get(source)
+        folder = package.directory if package else PROJECT_ROOT / "sources" / source
+        return folder / "configs" / "dev_config.json"
     return None
 
 

@@ -1,9 +1,9 @@
 """Mechanical checks of a connector's two documents against the project templates.
 
 * ``check_api_doc(text)`` checks ``sources/<name>/<name>_api_doc.md`` against
-  ``templates/source_api_doc_template.md``;
+  ``harness/templates/source_api_doc_template.md``;
 * ``check_readme(text)`` checks ``sources/<name>/README.md`` against
-  ``templates/community_connector_doc_template.md``.
+  ``harness/templates/community_connector_doc_template.md``.
 
 Both return a list of :class:`Problem` (1-based line of the offending place, or of the
 closest heading; 0 for the whole file). The required section headings are read from the
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES = PROJECT_ROOT / "templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 API_DOC_TEMPLATE = TEMPLATES / "source_api_doc_template.md"
 README_TEMPLATE = TEMPLATES / "community_connector_doc_template.md"
 

@@ -1,14 +1,21 @@
-"""``lakeflow new-source NAME``: a new source's files, ready for its first test run.
+"""``lakeflow new-source NAME [--path DIR]``: a new source as a plugin project of its own,
+ready for its first test run.
 
-It writes, and never overwrites:
+It writes ``DIR/lakeflow-NAME/`` (``DIR`` is the current directory unless given), and
+never overwrites:
 
-* ``sources/NAME/NAME.py`` — a connector on the shared HTTP client and option helpers, with
+* ``pyproject.toml`` — the distribution ``lakeflow-NAME``, declaring the source in the entry
+  point group ``lakeflow.sources`` (``NAME = "lakeflow_NAME"``): after ``pip install -e .``
+  there, ``register(spark, "NAME")`` and every ``lakeflow`` command find it;
+* ``conftest.py`` — the suite's fixtures (``pytest_plugins = ["harness.testing"]``);
+* ``lakeflow_NAME/NAME.py`` — a connector on the shared HTTP client and option helpers, with
   the unknown-table check in every method and ``NotImplementedError("Next: …")`` where the
   source's own knowledge goes;
-* ``sources/NAME/NAME_test_utils.py`` — write-back utilities (to be written);
-* ``sources/NAME/test/test_NAME_lakeflow_connect.py`` — the one test class;
-* ``sources/NAME/sandbox.py`` — a declared sandbox with bearer auth and no tables yet;
-* ``configs/NAME.example.json``, and the API doc and README from ``templates/``.
+* ``lakeflow_NAME/NAME_test_utils.py`` — write-back utilities (to be written);
+* ``lakeflow_NAME/test/test_NAME_lakeflow_connect.py`` — the one test class;
+* ``lakeflow_NAME/sandbox.py`` — a declared sandbox with bearer auth and no tables yet;
+* ``lakeflow_NAME/configs/dev_config.example.json``, and the API doc and README from the
+  installed templates (``harness/templates``).
 
 Its tests run at once and fail, each saying what to implement next: nothing passes by
 having nothing to check.
@@ -19,7 +26,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harness.spark import PROJECT_ROOT
+from harness.doc_checks import TEMPLATES
 
 #: Package names under ``sources/`` that are not sources.
 RESERVED = {"interface", "http", "toolkit", "test", "tests"}
@@ -84,8 +91,8 @@ class {camel}LakeflowConnect(HttpConnector, SupportsReadLimits):
     def list_tables(self) -> list[str]:
         if not METADATA:
             raise NotImplementedError(
-                "Next: describe {name}'s tables in METADATA and SCHEMAS (sources/{name}/{name}.py), from "
-                "sources/{name}/{name}_api_doc.md.")
+                "Next: describe {name}'s tables in METADATA and SCHEMAS ({package}/{name}.py), from "
+                "{package}/{name}_api_doc.md.")
         return list(METADATA)
 
     def get_table_schema(self, table_name: str, table_options: dict[str, str]) -> StructType:
@@ -114,7 +121,7 @@ class {camel}LakeflowConnect(HttpConnector, SupportsReadLimits):
 
 INIT = '''"""The {name} connector."""
 
-from sources.{name}.{name} import {camel}LakeflowConnect
+from {package}.{name} import {camel}LakeflowConnect
 
 __all__ = ["{camel}LakeflowConnect"]
 '''
@@ -130,7 +137,7 @@ from sources.interface.write_back import LakeflowConnectWriteTestUtils
 class {camel}TestUtils(LakeflowConnectWriteTestUtils):
     def list_insertable_tables(self) -> list[str]:
         raise NotImplementedError("Next: name the tables whose records the tests may create "
-                                  "(sources/{name}/{name}_test_utils.py).")
+                                  "({package}/{name}_test_utils.py).")
 
     def generate_rows_and_write(self, table_name, number_of_rows):
         raise NotImplementedError("Next: create number_of_rows marked records in table_name through the API.")
@@ -149,9 +156,9 @@ TEST_FILE = '''"""The {name} connector under the whole conformance and write-bac
 LAKEFLOW_{upper}_ACCESS_TOKEN is set)."""
 
 from harness.conformance import LakeflowConnectTests, LakeflowConnectWriteBackTests
-from sources.{name}.sandbox import {camel}Sandbox
-from sources.{name} import {camel}LakeflowConnect
-from sources.{name}.{name}_test_utils import {camel}TestUtils
+from {package}.sandbox import {camel}Sandbox
+from {package} import {camel}LakeflowConnect
+from {package}.{name}_test_utils import {camel}TestUtils
 
 
 class Test{camel}Connector(LakeflowConnectWriteBackTests, LakeflowConnectTests):
@@ -163,7 +170,7 @@ class Test{camel}Connector(LakeflowConnectWriteBackTests, LakeflowConnectTests):
 '''
 
 SANDBOX = '''"""A sandbox of the {name} API: a real HTTP server on 127.0.0.1 that behaves as the documented
-API does (sources/{name}/{name}_api_doc.md), declared with the sandbox kit
+API does ({package}/{name}_api_doc.md), declared with the sandbox kit
 (sources/toolkit/sandbox; sources/github/sandbox.py is a worked example)."""
 
 from __future__ import annotations
@@ -186,42 +193,88 @@ class {camel}Sandbox(DeclaredSandbox):
 '''
 
 CONFIG = '''{{
-  "_comment": "Copy to sources/{name}/configs/dev_config.json (git-ignored) with real credentials to run the suite live, or set LAKEFLOW_{upper}_ACCESS_TOKEN.",
+  "_comment": "Copy to {package}/configs/dev_config.json (keep it out of version control) with real credentials to run the suite live, or set LAKEFLOW_{upper}_ACCESS_TOKEN.",
   "access_token": "<token>"
 }}
 '''
 
+
+PYPROJECT = '''[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "lakeflow-{dash}"
+version = "0.1.0"
+description = "{camel} as Spark tables: a Lakeflow community connector"
+requires-python = ">=3.10"
+dependencies = ["lakeflow-community-connectors>=0.1"]
+
+[project.optional-dependencies]
+# What `lakeflow test {name}` needs: the conformance suite and pytest.
+test = ["lakeflow-community-connectors[harness]>=0.1"]
+
+# How Lakeflow finds the source: its name and its package.
+[project.entry-points."lakeflow.sources"]
+{name} = "{package}"
+
+[tool.setuptools.packages.find]
+include = ["{package}*"]
+
+[tool.setuptools.package-data]
+"*" = ["*.md", "*.json"]
+
+[tool.pytest.ini_options]
+testpaths = ["{package}"]
+'''
+
+CONFTEST = '''"""The conformance suite's fixtures (one Spark session per test run)."""
+
+pytest_plugins = ["harness.testing"]
+'''
 
 def _from_template(template: Path, name: str) -> str:
     text = template.read_text(encoding="utf-8")
     return text.replace("{{Source}}", _camel(name)).replace("{{source}}", name)
 
 
-def new_source(name: str, root: Path = PROJECT_ROOT) -> list[Path]:
-    """Write the files of source ``name`` under ``root``; return their paths."""
+def project_dir(name: str, where: Path) -> Path:
+    """The folder ``new_source`` writes: ``where/lakeflow-<name>``."""
+    return Path(where) / f"lakeflow-{name.replace('_', '-')}"
+
+
+def new_source(name: str, where: Path) -> list[Path]:
+    """Write the plugin project of source ``name`` under ``where``; return its files."""
     if not re.fullmatch(r"[a-z][a-z0-9_]{1,40}", name or ""):
         raise ScaffoldError(f"source name {name!r} is not valid: 2-41 characters, lower-case letters, digits and _, "
-                            "starting with a letter (it becomes a Python package and the format lakeflow_<name>)")
+                            "starting with a letter (it becomes the package lakeflow_<name> and the format lakeflow_<name>)")
     if name in RESERVED:
         raise ScaffoldError(f"source name {name!r} is reserved ({', '.join(sorted(RESERVED))})")
-    values = {"name": name, "camel": _camel(name), "upper": name.upper()}
+    from datasource.registry import available_sources
+
+    if name in available_sources():
+        raise ScaffoldError(f"source {name!r} exists already (built in or an installed plugin): choose another name")
+    package = f"lakeflow_{name}"
+    values = {"name": name, "camel": _camel(name), "upper": name.upper(), "package": package,
+              "dash": name.replace("_", "-")}
+    project = project_dir(name, where)
+    pkg = project / package
     files = {
-        root / "sources" / name / "__init__.py": INIT.format(**values),
-        root / "sources" / name / f"{name}.py": CONNECTOR.format(**values),
-        root / "sources" / name / f"{name}_test_utils.py": TEST_UTILS.format(**values),
-        root / "sources" / name / "test" / "__init__.py": "",
-        root / "sources" / name / "test" / f"test_{name}_lakeflow_connect.py": TEST_FILE.format(**values),
-        root / "sources" / name / "sandbox.py": SANDBOX.format(**values),
-        root / "configs" / f"{name}.example.json": CONFIG.format(**values),
-        root / "sources" / name / f"{name}_api_doc.md":
-            _from_template(root / "templates" / "source_api_doc_template.md", name),
-        root / "sources" / name / "README.md":
-            _from_template(root / "templates" / "community_connector_doc_template.md", name),
+        project / "pyproject.toml": PYPROJECT.format(**values),
+        project / "conftest.py": CONFTEST,
+        pkg / "__init__.py": INIT.format(**values),
+        pkg / f"{name}.py": CONNECTOR.format(**values),
+        pkg / f"{name}_test_utils.py": TEST_UTILS.format(**values),
+        pkg / "test" / "__init__.py": "",
+        pkg / "test" / f"test_{name}_lakeflow_connect.py": TEST_FILE.format(**values),
+        pkg / "sandbox.py": SANDBOX.format(**values),
+        pkg / "configs" / "dev_config.example.json": CONFIG.format(**values),
+        pkg / f"{name}_api_doc.md": _from_template(TEMPLATES / "source_api_doc_template.md", name),
+        pkg / "README.md": _from_template(TEMPLATES / "community_connector_doc_template.md", name),
     }
-    existing = [str(p.relative_to(root)) for p in files if p.exists()]
-    if existing or (root / "sources" / name).exists():
-        raise ScaffoldError(f"source {name!r} exists already ({', '.join(existing) or 'sources/' + name}); "
-                            "new-source never overwrites: choose another name or remove those files")
+    if project.exists():
+        raise ScaffoldError(f"{project} exists already; new-source never overwrites: choose another name or --path, "
+                            "or remove it")
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

@@ -336,6 +336,7 @@ def test_build_wheel_is_a_runtime_wheel_and_cached(tmp_path):
         metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert {"datasource/__init__.py", "sources/interface/__init__.py", "harness/pipeline/connection.py"} <= set(names)
     assert not [n for n in names if n.endswith("dev_config.json") or "__pycache__" in n]
+    assert not [n for n in names if "/test/" in n], "the Databricks wheel ships no tests"
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     assert requires and all("extra ==" in line for line in requires)  # no pyspark / delta-spark for the runtime
 
@@ -365,6 +366,8 @@ def test_shipped_files_skip_local_credentials(tmp_path):
         (tmp_path / package / "sub" / "dev_config.json").write_text('{"access_token": "real"}')
         (tmp_path / package / "sub" / "meta.json").write_text("{}")
         (tmp_path / package / "sub" / "__pycache__" / "x.pyc").write_text("")
+        (tmp_path / package / "sub" / "test").mkdir()
+        (tmp_path / package / "sub" / "test" / "test_it.py").write_text("")
     shipped = {p.relative_to(tmp_path).as_posix() for p in deploy_module._shipped_files(tmp_path)}
     assert shipped == {"pyproject.toml"} | {f"{p}/__init__.py" for p in deploy_module.PACKAGES} | {
         f"{p}/sub/meta.json" for p in deploy_module.PACKAGES}

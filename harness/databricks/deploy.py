@@ -51,6 +51,8 @@ RUNTIME_DEPENDENCIES: tuple[str, ...] = ()
 _SHIPPED_SUFFIXES = {".py", ".md", ".json"}
 #: Never shipped, even when they sit in a package folder: local credentials.
 _NEVER_SHIPPED = {"dev_config.json", ".env"}
+#: Folders never shipped: caches, and the sources' tests (a pipeline runs no tests).
+_NEVER_SHIPPED_FOLDERS = {"__pycache__", "test", "tests"}
 _WORKSPACE_FS = "/Workspace"
 
 
@@ -83,7 +85,8 @@ def _shipped_files(project_root: Path) -> list[Path]:
         for path in sorted(root.rglob("*")):
             parts = path.relative_to(project_root).parts
             if (path.is_file() and path.suffix in _SHIPPED_SUFFIXES and path.name not in _NEVER_SHIPPED
-                    and not any(p == "__pycache__" or p.startswith(".") or p.endswith(".egg-info") for p in parts)):
+                    and not any(p in _NEVER_SHIPPED_FOLDERS or p.startswith(".") or p.endswith(".egg-info")
+                                for p in parts[:-1])):
                 files.append(path)
     return files
 

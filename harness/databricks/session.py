@@ -50,7 +50,7 @@ def _requirement_name(requirement: str) -> str:
 
 
 def _project_requirements() -> list[str]:
-    """pyproject.toml's dependencies and dev extras, less what databricks-connect replaces."""
+    """pyproject.toml's dependencies and its harness and dev extras, less what databricks-connect replaces."""
     try:
         import tomllib
     except ImportError:  # Python 3.10
@@ -59,8 +59,10 @@ def _project_requirements() -> list[str]:
         project = tomllib.loads((_PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     except (OSError, KeyError, ValueError):
         return []
-    requirements = [*project.get("dependencies", []), *project.get("optional-dependencies", {}).get("dev", [])]
-    return [r for r in requirements if _requirement_name(r) not in _REPLACED]
+    extras = project.get("optional-dependencies", {})
+    requirements = [*project.get("dependencies", []), *extras.get("harness", []), *extras.get("dev", [])]
+    own = _requirement_name(project.get("name", ""))  # the dev extra's own "[harness]" is listed out above
+    return [r for r in requirements if _requirement_name(r) not in (*_REPLACED, own)]
 
 
 def install_instructions() -> str:

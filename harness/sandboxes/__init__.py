@@ -1,41 +1,39 @@
-"""Find a source's sandbox the way its connector is found, by convention.
+"""Find a source's sandbox the way its connector is found (:mod:`datasource.registry`).
 
-A source ``<name>`` has a sandbox when ``sources/<name>/sandbox.py`` (or a ``sandbox``
-package) exists; that module defines one :class:`SandboxServer` subclass (built from the kit
-in ``sources/toolkit/sandbox``). ``get_sandbox(name)`` returns it; ``sandbox_names()`` lists
-the sources that have one.
+A source has a sandbox when its package has a ``sandbox`` module (``sandbox.py`` or a
+``sandbox`` package); that module defines one :class:`SandboxServer` subclass (built from the
+kit in ``sources/toolkit/sandbox``). ``get_sandbox(name)`` returns it; ``sandbox_names()``
+lists the sources that have one, built in or plugins.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-from pathlib import Path
 
-import sources
-from datasource.registry import available_sources
+from datasource.registry import SourcePackage, source_packages
 from sources.toolkit.sandbox import Fault, Request, Response, SandboxServer, route
 
 
-def _has_sandbox(name: str) -> bool:
-    return any((Path(root) / name / "sandbox.py").is_file() or (Path(root) / name / "sandbox" / "__init__.py").is_file()
-               for root in sources.__path__)
+def _has_sandbox(package: SourcePackage) -> bool:
+    return (package.directory / "sandbox.py").is_file() or (package.directory / "sandbox" / "__init__.py").is_file()
 
 
 def sandbox_names() -> list[str]:
-    return [name for name in available_sources() if _has_sandbox(name)]
+    return [name for name, package in source_packages().items() if _has_sandbox(package)]
 
 
 def get_sandbox(name: str) -> type[SandboxServer]:
-    if name not in sandbox_names():
-        raise ValueError(f"No sandbox for source {name!r} (expected sources/{name}/sandbox.py). "
-                         f"Sandboxes: {', '.join(sandbox_names())}")
-    module = importlib.import_module(f"sources.{name}.sandbox")
+    package = source_packages().get(name)
+    if package is None or not _has_sandbox(package):
+        where = f"{package.directory}/sandbox.py" if package else f"sources/{name}/sandbox.py, or a plugin's package"
+        raise ValueError(f"No sandbox for source {name!r} (expected {where}). Sandboxes: {', '.join(sandbox_names())}")
+    module = importlib.import_module(f"{package.module}.sandbox")
     found = [obj for obj in vars(module).values()
              if inspect.isclass(obj) and issubclass(obj, SandboxServer) and obj is not SandboxServer
              and obj.__module__.startswith(module.__name__) and not inspect.isabstract(obj)]
     if len(found) != 1:
-        raise ValueError(f"sources.{name}.sandbox must define exactly one SandboxServer subclass, "
+        raise ValueError(f"{module.__name__} must define exactly one SandboxServer subclass, "
                          f"found {[c.__name__ for c in found]}")
     return found[0]
 

@@ -1,7 +1,7 @@
 """A source outside this checkout: a plugin project written by ``lakeflow new-source``,
 installed beside this package installed from a wheel (not editable), and found by name
 through the ``lakeflow.sources`` entry point by ``lakeflow test``, ``register`` + ``spark.read``
-and ``lakeflow pipeline run --sandbox``, all run from a folder that is not this checkout.
+and the CLI's ``pipeline run --sandbox``, all run from a folder that is not this checkout.
 
 The plugin's connector, sandbox and test utilities are thin subclasses of the example
 source's (the scaffold leaves them to be written); what is under test is how a plugin is
@@ -57,17 +57,19 @@ class TestDemoShopConnector(LakeflowConnectTests):
 '''
 READ = '''import sys
 from datasource import register
+from harness.cli import main
 from harness.sandboxes import get_sandbox
 from harness.spark import local_session
 import datasource, lakeflow_demo_shop
 assert "site-packages" in datasource.__file__, datasource.__file__   # the wheel, not the checkout
+spark = local_session("plugin-read")
 with get_sandbox("demo_shop")() as sandbox:
-    spark = local_session("plugin-read")
     fmt = register(spark, "demo_shop")
     rows = spark.read.format(fmt).options(**sandbox.connection_options()).option("tableName", "customers").load().collect()
     truth = sorted(r["customer_id"] for r in sandbox.records("customers"))
-    print("format", fmt, "rows", len(rows), "equal", sorted(r.customer_id for r in rows) == truth)
-    spark.stop()
+    print("format", fmt, "rows", len(rows), "equal", sorted(r.customer_id for r in rows) == truth, flush=True)
+# then `lakeflow pipeline run shop.yaml --sandbox`, in this process: one JVM for both
+sys.exit(main(["pipeline", "run", "shop.yaml", "--sandbox"]))
 '''
 SPEC = '''name: plugin_shop
 source: demo_shop
@@ -121,14 +123,12 @@ def test_a_plugin_from_the_scaffold_installs_and_runs_outside_the_checkout(tmp_p
     counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|deselected|failed)", summary)}
     assert counts.get("passed", 0) >= 3 and not counts.get("failed") and counts.get("deselected", 0) > 10, summary
 
-    # register by name + spark.read: equal to the sandbox's truth
-    (tmp_path / "read.py").write_text(READ)
-    read = _run([py, tmp_path / "read.py"], tmp_path, env)
-    assert "format lakeflow_demo_shop" in read.stdout and "equal True" in read.stdout, read.stdout
-
-    # a pipeline on it, with its sandbox found by name
+    # register by name + spark.read (equal to the sandbox's truth), then a pipeline on it
+    # with its sandbox found by name (the CLI's `lakeflow pipeline run SPEC --sandbox`)
     (work / "shop.yaml").write_text(textwrap.dedent(SPEC))
-    ran = _run([lakeflow, "pipeline", "run", "shop.yaml", "--sandbox"], work, env)
+    (tmp_path / "read.py").write_text(READ)
+    ran = _run([py, tmp_path / "read.py"], work, env)
+    assert "format lakeflow_demo_shop" in ran.stdout and "equal True" in ran.stdout, ran.stdout
     assert "customers" in ran.stdout and "orders" in ran.stdout
     from deltalake import DeltaTable
     from sources.example.sandbox import ExampleSandbox

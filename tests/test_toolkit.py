@@ -249,6 +249,7 @@ def test_inclusive_cursor_compares_instants_not_text():
                         {"id": 3, "updated_at": "2024-01-05T09:59:59Z"}], "updated_at", "id")
     assert [r["id"] for r in fresh] == [2]
     assert state.to_offset()["seen_at_cursor"] == [1, 2]
+    assert InclusiveCursor.parse(None, "issues").to_offset() == {}  # an empty table's offset is a dict
     with pytest.raises(CursorError, match=r"table 'issues'.*seen_at_cursor"):
         InclusiveCursor.parse({"cursor": "2024-01-05T10:00:00Z", "seen_at_cursor": "1"}, "issues")
 

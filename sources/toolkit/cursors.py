@@ -210,9 +210,11 @@ class InclusiveCursor:
             fresh.append(record)
         return fresh
 
-    def to_offset(self) -> dict | None:
+    def to_offset(self) -> dict:
+        """The offset to return: ``{}`` while nothing was read (an empty table), so the
+        offset is a JSON dict like every other and the next read starts from the beginning."""
         if self.cursor is None:
-            return None
+            return {}
         return {"cursor": self.cursor, "seen_at_cursor": list(self.seen_at_cursor)}
 
 

@@ -78,7 +78,7 @@ def _builtin() -> dict[str, SourcePackage]:
 def _plugins() -> list[SourcePackage]:
     out = []
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        dist = getattr(ep.dist, "name", None) if getattr(ep, "dist", None) is not None else None
+        dist = getattr(getattr(ep, "dist", None), "name", None)
         if not re.fullmatch(r"[a-z][a-z0-9_]*", ep.name) or ep.attr:
             log.warning("ignoring entry point %s = %s (%s): a source entry point names a lower-case source and its "
                         "package, like `stripe = \"lakeflow_stripe\"`", ep.name, ep.value, dist)

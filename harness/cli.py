@@ -454,13 +454,14 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_new_source(args: argparse.Namespace) -> int:
     from harness.scaffold import ScaffoldError, new_source, project_dir
 
+    where = Path(args.path) if args.path else Path.cwd()
     try:
-        written = new_source(args.name, Path(args.path) if args.path else Path.cwd())
+        written = new_source(args.name, where)
     except ScaffoldError as exc:
         raise UsageError(str(exc)) from None
     for path in written:
         _print(f"wrote {path}")
-    project = project_dir(args.name, Path(args.path) if args.path else Path.cwd())
+    project = project_dir(args.name, where)
     _print(f"next: cd {project} && pip install -e .   # the entry point makes {args.name!r} visible to lakeflow")
     _print(f"then: lakeflow test {args.name}   # fails, saying what to implement first (docs/authoring.md)")
     return 0

@@ -219,13 +219,12 @@ class TableWriter:
         inserted comes from the commit it made (none when Delta skipped it as applied), or
         is ``rows`` when the table did not exist (no commit of it can have been applied)."""
         spark = df.sparkSession
-        if self._empty and rows is not None:
-            self.target.append(df)
-            self._empty = False
-            return BatchOutcome(inserted=rows)
-        before = self.target.last_commit(spark) if not self._empty else None
+        new = self._empty
+        before = None if new else self.target.last_commit(spark)
         self.target.append(df)
         self._empty = False
+        if new and rows is not None:
+            return BatchOutcome(inserted=rows)
         after = self.target.last_commit(spark)
         if after is None or (before is not None and after.version <= before.version):
             return BatchOutcome()

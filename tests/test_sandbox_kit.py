@@ -4,6 +4,8 @@ seed data filling every column, the truth and scenarios."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
@@ -148,7 +150,8 @@ def test_writes_change_the_truth(sandbox):
     pet = created.json()
     assert pet["name"] == "Rex" and pet["id"] != 1 and pet["owner"]["address"]["city"]  # filled, id assigned
     patched = requests.patch(f"{sandbox.url}/v1/main/pets/{pet['id']}", json={"name": "Max"}, headers=headers, timeout=10)
-    assert patched.json()["name"] == "Max" and patched.json()["updated_at"] > pet["updated_at"]
+    # the clock has second resolution and never goes back: a write in the same second shares its value
+    assert patched.json()["name"] == "Max" and patched.json()["updated_at"] >= pet["updated_at"]
     key = next(k for k, r in sandbox.truth("pets").records.items() if r["id"] == pet["id"])
     assert sandbox.truth("pets").records[key]["name"] == "Max"
     assert requests.delete(f"{sandbox.url}/v1/main/pets/{pet['id']}", headers=headers, timeout=10).status_code == 204
@@ -164,8 +167,13 @@ def test_scenarios_rate_limits_and_api_keys(sandbox):
     assert len({r["updated_at"] for r in burst}) == 1 and len(sandbox.truth("pets").records) == len(before.records) + 5
     updated = sandbox.scenario("pets", "update", 3)
     assert all(r["name"].startswith("edited ") for r in updated)
+    deleted = sandbox.scenario("pets", "delete", 2)  # pets declare the delete write
+    assert {(json.dumps(r["id"]),) for r in deleted} <= set(sandbox.truth("pets").deleted)
+    newest = sandbox.truth("pets").newest()
+    tied = sandbox.scenario("pets", "tie", 3) + sandbox.scenario("pets", "tie_update", 2)
+    assert [r["updated_at"] for r in tied] == [newest] * 5
     with pytest.raises(NotImplementedError):
-        sandbox.scenario("pets", "delete", 1)
+        sandbox.scenario("kinds", "delete", 1)
     sandbox.rate_limit(times=1, retry_after=2)
     limited = get(sandbox, "/v1/kinds")
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "2"

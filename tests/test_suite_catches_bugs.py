@@ -1,15 +1,19 @@
-"""The suite catches known connector bugs: seeded-bug variants of the example connector must
-each fail the truth checks with a message naming the real cause. Prints the score."""
+"""The suite catches known connector bugs: seeded-bug variants of the example connector (its
+hand-written sandbox) and of the GitHub connector (a declared sandbox whose cursors have second
+resolution) must each fail the truth checks with a message naming the real cause. Prints the
+score."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-
+from datetime import datetime, timedelta, timezone
 
 from harness.conformance.truth_checks import TruthChecks, run_all
 from sources.example.sandbox import ExampleSandbox
 from sources.example import ExampleLakeflowConnect
+from sources.github import GithubLakeflowConnect
+from sources.github.sandbox import OWNER, REPO, GithubSandbox
+from sources.toolkit import parse_instant
 
 
 class ExclusiveCursor(ExampleLakeflowConnect):
@@ -71,8 +75,30 @@ class EmptyDeleteFlow(ExampleLakeflowConnect):
         return iter(()), start_offset or {}
 
 
+class ExclusiveSince(GithubLakeflowConnect):
+    """Asks for what changed after the offset's second (``since`` = its cursor plus one second,
+    as Stripe's ``created[gt]`` would): records written in the same second as the last one
+    read are never read."""
+
+    def read_table(self, table_name, start_offset, table_options, **limits):
+        paginate = self.client.paginate
+
+        def after_the_second(path, paginator, params=None, **kwargs):
+            if params and "since" in params:  # the connector sends one second early; this one second late
+                later = parse_instant(params["since"]) + timedelta(seconds=2)
+                params = {**params, "since": later.strftime("%Y-%m-%dT%H:%M:%SZ")}
+            return paginate(path, paginator, params=params, **kwargs)
+
+        self.client.paginate = after_the_second
+        try:
+            return super().read_table(table_name, start_offset, table_options, **limits)
+        finally:
+            del self.client.paginate
+
+
 #: variant -> (table, what the failure must say)
 SEEDED = {
+    ExclusiveSince: ("issues", r"written at the cursor value of the last record read .* were lost"),
     ExclusiveCursor: ("customers", r"sharing one cursor value were lost"),
     FirstPageOnly: ("customers", r"a full read lost \d+ of 300 keys"),
     OffsetNotAdvancing: ("customers", r"equal to its start offset"),
@@ -84,15 +110,19 @@ SEEDED = {
 
 
 def _problems(variant, table):
-    with ExampleSandbox(event_count=200) as sandbox:
+    github = issubclass(variant, GithubLakeflowConnect)
+    with (GithubSandbox() if github else ExampleSandbox(event_count=200)) as sandbox:
         options = sandbox.connection_options()
+        if github:
+            options.update(owner=OWNER, repo=REPO)
         checks = TruthChecks(lambda: variant(dict(options)), sandbox, table, options)
         return run_all(checks)
 
 
-def test_the_real_connector_passes():
+def test_the_real_connectors_pass():
     for table in ("customers", "orders", "events", "products"):
         assert _problems(ExampleLakeflowConnect, table) == []
+    assert _problems(GithubLakeflowConnect, "issues") == []
 
 
 def test_suite_catches_every_seeded_bug(capsys):

@@ -13,11 +13,27 @@ from collections import Counter
 from typing import Any
 
 from datasource.arrow_convert import ArrowConverter
-from harness.conformance.reading import key_of, read_all
+from harness.conformance.reading import get_path, key_of, read_all
+from sources.interface import SupportsReadLimits
+from sources.interface.contract import connector_reader, iterate_offsets, offset_key, read_to_end, validate_metadata
+from sources.toolkit.cursors import CursorError, cursor_key
 from sources.toolkit.sandbox.truth import TableTruth
-from sources.interface.contract import offset_key, validate_metadata
 
 FIRST = 5
+
+
+class CheckSkipped(Exception):
+    """A check that cannot run on this table (the sandbox cannot make the change it needs, or
+    the connector lacks the capability); the message names the table and why."""
+
+
+def same_cursor(a: Any, b: Any) -> bool:
+    """Cursor values equal as values (:func:`~sources.toolkit.cursors.cursor_key`: the same
+    instant in any notation, the same number), else as text."""
+    try:
+        return cursor_key(a) == cursor_key(b)
+    except CursorError:
+        return str(a) == str(b)
 
 
 def _first(keys) -> str:
@@ -159,7 +175,7 @@ class TruthChecks:
                                 start, "the latest state after changes")
         cursor = self.meta["cursor_field"]
         stale = sorted(k for k, r in state.items() if k in truth.records and cursor and
-                       str(r.get(cursor)) != str(truth.records[k].get(cursor)))
+                       not same_cursor(get_path(r, cursor), get_path(truth.records[k], cursor)))
         if stale:
             problems.append(f"{self.table}: {len(stale)} keys hold an older version than the source's after an "
                             f"incremental read from offset {offset_key(start)} (first: {_first(stale)})")
@@ -191,6 +207,126 @@ class TruthChecks:
         return []
 
 
+    def _read_on(self, start: Any, expected: set, deletes: bool = False) -> tuple[dict, Any]:
+        """Read on from ``start`` (again until ``settle_seconds`` pass) until every key of
+        ``expected`` was seen; the latest record per key seen, and the final offset."""
+        seen: dict = {}
+        deadline = time.monotonic() + self.settle_seconds
+        while True:
+            result = self._read(start=start, deletes=deletes)
+            seen.update((key_of(r, self.keys), r) for r in result.records)
+            start = result.final_offset if result.offsets else start
+            if expected <= set(seen) or time.monotonic() >= deadline:
+                return seen, start
+            time.sleep(0.5)
+
+    def same_cursor_value(self, n: int) -> list[str]:
+        """After a read, ``n`` records created (more than a page, so the tie spans a page
+        boundary) and three updated *at the cursor value of the newest record read* — the same
+        second, where the cursor has second resolution — are all read on from the saved
+        offset, in their latest version. Catches a ``>`` filter where ``>=`` is needed. The
+        newest record is a fresh write (a ``create``, where the sandbox can), as a real tie
+        is: writes landing in the same tick as one a read has just returned."""
+        try:
+            self.sandbox.scenario(self.table, "create", 1)
+        except NotImplementedError:
+            pass
+        start = self._read().final_offset
+        cursor = self.meta["cursor_field"]
+        before = {k: get_path(r, cursor) for k, r in self.truth().records.items()}
+        newest = self.truth().newest()
+        try:
+            self.sandbox.scenario(self.table, "tie", n)
+        except NotImplementedError as exc:
+            raise CheckSkipped(f"{self.table}: {type(self.sandbox).__name__} cannot create records at the cursor value "
+                               f"of the newest record ({exc}); the same-cursor-value check did not run") from None
+        try:
+            self.sandbox.scenario(self.table, "tie_update", 3)
+        except NotImplementedError:
+            pass  # a table whose records never change: the created ones are the check
+        truth = self.truth()
+        expected = {k for k, r in truth.records.items()
+                    if k not in before or not same_cursor(get_path(r, cursor), before[k])}
+        seen, _ = self._read_on(start, expected)
+        lost = expected - set(seen)
+        stale = sorted(k for k in expected & set(seen)
+                       if not same_cursor(get_path(seen[k], cursor), get_path(truth.records[k], cursor)))
+        where = f"at the cursor value of the last record read ({newest})"
+        problems = []
+        if lost:
+            problems.append(f"{self.table}: records written {where} were lost: {len(lost)} of {len(expected)} keys "
+                            f"reading on from offset {offset_key(start)} (first: {_first(lost)}) — an exclusive bound "
+                            "(`>`, `gt`, a cursor plus one tick) where an inclusive one is needed?")
+        if stale:
+            problems.append(f"{self.table}: {len(stale)} records updated {where} hold an older version reading on from "
+                            f"offset {offset_key(start)} (first: {_first(stale)})")
+        return problems
+
+    def deletes_after_read(self, n: int = 3) -> list[str]:
+        """A ``cdc_with_deletes`` table: after both flows were read, ``n`` records deleted in
+        the source are reported by the delete flow read on from its saved offset."""
+        if self.meta["ingestion_type"] != "cdc_with_deletes":
+            raise CheckSkipped(f"{self.table}: {self.meta['ingestion_type']}, not cdc_with_deletes: no delete flow to check")
+        start = self._read(deletes=True).final_offset
+        before = set(self.truth().deleted)
+        try:
+            self.sandbox.scenario(self.table, "delete", n)
+        except NotImplementedError as exc:
+            raise CheckSkipped(f"{self.table} is cdc_with_deletes, but {type(self.sandbox).__name__} cannot delete its "
+                               f"records ({exc}): its delete flow is unchecked") from None
+        expected = set(self.truth().deleted) - before
+        if not expected:
+            return [f"{self.table}: the sandbox's delete scenario deleted nothing; the delete flow is unchecked"]
+        seen, _ = self._read_on(start, expected, deletes=True)
+        lost = expected - set(seen)
+        return [f"{self.table}: the delete flow lost {len(lost)} of {len(expected)} deletes reading on from offset "
+                f"{offset_key(start)} (first: {_first(lost)})"] if lost else []
+
+    def micro_batches(self, batches: int = 17) -> list[str]:
+        """Read as a stream with a small ``maxRecordsPerBatch`` reads it (about ``batches``
+        micro-batches, bounded by ``ReadLimits.max_records``): every key of the source once.
+        Then each micro-batch replayed from its start to its end offset (a restart's
+        ``ReadLimits.end_offset``) returns exactly its keys and ends on its end offset."""
+        connector = self.new_connector()
+        if not isinstance(connector, SupportsReadLimits):
+            raise CheckSkipped(f"{self.table}: {type(connector).__name__} does not declare SupportsReadLimits, so "
+                               "the runtime does not bound its calls; no micro-batch or replay bound to check")
+        if self.meta["ingestion_type"] == "snapshot":
+            raise CheckSkipped(f"{self.table}: a snapshot table is read whole, never in micro-batches")
+        truth = self.truth()
+        size = max(7, len(truth.records) // batches)
+        read = connector_reader(connector, self.table, dict(self.options))
+        done: list[tuple[Any, Any, list[tuple]]] = []
+        offset: Any = None
+        while len(done) <= 10 * batches + len(truth.records):
+            pages = list(iterate_offsets(read, self.table, offset, max_records=size))
+            end = pages[-1].end
+            records = [r for p in pages for r in p.records]
+            if offset_key(end) == offset_key(offset):
+                break
+            done.append((offset, end, self._keys(records)))
+            offset = end
+        else:
+            return [f"{self.table}: reading in micro-batches of {size} records did not end after {len(done)} batches"]
+        problems = compare_keys(self.table, [k for *_, keys in done for k in keys], set(truth.records),
+                                f"in micro-batches of {size} records", f"a stream with maxRecordsPerBatch={size}")
+        for start, end, keys in done:
+            records, reached = read_to_end(connector_reader(self.new_connector(), self.table, dict(self.options)),
+                                           self.table, start, until=end)
+            if offset_key(reached) != offset_key(end):
+                problems.append(f"{self.table}: a replay from {offset_key(start)} to {offset_key(end)} ended at "
+                                f"{offset_key(reached)}: a replay must stop on its end offset")
+            replayed = self._keys(records)
+            if sorted(replayed) != sorted(keys):
+                lost, extra = set(keys) - set(replayed), set(replayed) - set(keys)
+                problems.append(f"{self.table}: a replay from {offset_key(start)} to {offset_key(end)} returned "
+                                f"{len(replayed)} records for the batch's {len(keys)} (lost: {_first(lost) or 'none'}; "
+                                f"past its end: {_first(extra) or 'none'})")
+            if problems:
+                break
+        return problems
+
+
 #: The changes an incremental check makes (what the sandbox supports of them).
 CHANGES = {"create": 3, "update": 3, "delete": 3}
 
@@ -204,10 +340,13 @@ def run_all(checks: TruthChecks, burst: int = 250) -> list[str]:
         steps.append(checks.deletes)
     if incremental:
         steps += [lambda: checks.incremental(CHANGES), lambda: checks.incremental({"create": 2, "update": 2}, during_read=True),
-                  lambda: checks.boundary_burst(burst)]
+                  lambda: checks.boundary_burst(burst), lambda: checks.same_cursor_value(burst),
+                  checks.deletes_after_read, checks.micro_batches]
     for step in steps:
         try:
             problems += step()
+        except CheckSkipped:
+            continue
         except Exception as exc:  # a broken contract or a failing read is a finding, not a crash
             problems.append(f"{checks.table}: {type(exc).__name__}: {exc}")
     return problems

@@ -630,14 +630,19 @@ class ExampleSandbox(SandboxServer):
         if change == "delete" and table == "orders":  # the only table whose deletes are listed
             ids = [r[ID_FIELD[table]] for r in self.records(table)][-n:]
             return self.delete_records(table, ids)
-        if change == "burst" and table in ("customers", "orders"):
+        if change in ("burst", "tie") and table in ("customers", "orders"):  # a bulk import: new ids, one instant
             with self.lock:
-                moment = self._now() + timedelta(seconds=1)
-                self.set_fixed_timestamp(moment)
+                self.set_fixed_timestamp(self._now() + timedelta(seconds=1) if change == "burst"
+                                         else self.truth(table).newest())
                 try:
                     return self.add_records(table, n)
                 finally:
                     self.set_fixed_timestamp(None)
+        if change == "tie_update":
+            raise NotImplementedError("the example API stamps every write strictly later than all before it, so an "
+                                      "update never lands on an existing updated_at")
+        if change == "tie" and table == "events":
+            raise NotImplementedError("events are ordered by event_id, which no two events share: there is no tie to make")
         return super().scenario(table, change, n)
 
     def describe(self) -> str:

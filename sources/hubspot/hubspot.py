@@ -597,8 +597,14 @@ class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimit
         return [owner for page in pages for owner in page]
 
     def _read_owners(self, start_offset: Any, opts: TableOptions) -> tuple[Iterator[dict], dict]:
+        """Owners changed since the offset ``{"cursor": <ms>, "id": <last id>, "seen_at_cursor":
+        [ids read at cursor]}``: every owner at the cursor not read yet is read, whatever its
+        id (an owner updated in the same millisecond as the last one read, with a lower id, is
+        not lost). An offset without ``seen_at_cursor`` (written before it existed) resumes
+        after ``(cursor, id)``."""
         unchanged = dict(start_offset) if start_offset else {}
         position = Position.from_offset(start_offset, "owners", opts.start_ms)
+        seen = None if position.start or "seen_at_cursor" not in unchanged else {int(i) for i in unchanged["seen_at_cursor"]}
         keyed = []
         for owner in self._owners(opts):
             updated = to_ms(owner.get("updatedAt"))
@@ -606,15 +612,19 @@ class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimit
                 continue
             key = (updated, id_of(owner))
             if position.start:
-                if updated >= position.cursor:
-                    keyed.append((key, owner))
-            elif key > (position.cursor, position.last_id):
+                fresh = updated >= position.cursor
+            elif seen is None:
+                fresh = key > (position.cursor, position.last_id)
+            else:
+                fresh = updated > position.cursor or (updated == position.cursor and key[1] not in seen)
+            if fresh:
                 keyed.append((key, owner))
         if not keyed:
             return iter(()), unchanged
         keyed.sort(key=lambda item: item[0])
         last = keyed[-1][0]
-        return iter([o for _, o in keyed]), {"cursor": last[0], "id": last[1]}
+        at_last = {i for (ms, i), _ in keyed if ms == last[0]} | (seen or set() if last[0] == position.cursor else set())
+        return iter([o for _, o in keyed]), {"cursor": last[0], "id": last[1], "seen_at_cursor": sorted(at_last)}
 
     # -- partitions (spark.read) ---------------------------------------------------------------
     def get_partitions(self, table_name: str, table_options: dict[str, str]) -> list[dict]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Iterable
 
+from sources.toolkit.cursors import parse_instant
 from sources.toolkit.sandbox.server import Request, Response, SandboxServer, route
 from sources.hubspot.sandbox import seed as seeding
 from sources.hubspot.sandbox.common import bool_arg, fail, int_arg, link
@@ -59,6 +60,16 @@ class OwnersMixin:
         if change == "update":
             ids = [o["id"] for o in self._owners if not o["archived"]][:n]
             self.touch_owners(ids, lastName="Renamed")
+            return ids
+        if change in ("tie", "tie_update"):  # at the newest owner's updatedAt
+            newest = self.truth("owners").newest()
+            ms = int(parse_instant(newest).timestamp() * 1000)
+            if change == "tie":
+                ids = [self.add_owner(f"owner{start + i}@example.com", f"First{start + i}", f"Last{start + i}")["id"]
+                       for i in range(n)]
+            else:
+                ids = [o["id"] for o in self._owners if not o["archived"] and o["updatedAt"] != newest][:n]
+            self.touch_owners(ids, timestamp_ms=ms, **({} if change == "tie" else {"lastName": "Tied"}))
             return ids
         return SandboxServer.scenario(self, "owners", change, n)
 

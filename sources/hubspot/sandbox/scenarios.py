@@ -7,6 +7,7 @@ import copy
 import random
 from typing import Any, Iterable
 
+from sources.toolkit.cursors import parse_instant
 from sources.toolkit.sandbox.truth import TableTruth
 from sources.hubspot.sandbox import seed as seeding
 from sources.hubspot.sandbox.values import format_ms
@@ -61,6 +62,16 @@ class ScenariosMixin:
             return ids
         if change == "burst":
             return self.seed_burst(table, n, timestamp_ms=self.now_ms() + 1000)
+        if change in ("tie", "tie_update"):
+            with self.lock:
+                newest = self.truth(table).newest()
+                ms = self.now_ms() if newest is None else int(parse_instant(newest).timestamp() * 1000)
+                if change == "tie":
+                    return self.seed_burst(table, n, timestamp_ms=ms)
+                updated = {r["id"]: r["updatedAt"] for r in self.truth(table).records.values()}
+                ids = [i for i in self.record_ids(table) if updated.get(i) != newest][:n]
+                self.update_records(table, ids, {}, timestamp_ms=ms)
+                return ids
         return super().scenario(table, change, n)
 
     # -- the demo -----------------------------------------------------------------------

@@ -170,9 +170,9 @@ class DeclaredSandbox(SandboxServer):
                 set_path(record, table.cursor, iso(SEED_EPOCH + timedelta(hours=table.rows + 1)))
 
     def now(self) -> datetime:
-        """The write clock: real time in whole seconds, at least one second after the last write
-        (so a write never shares a second with an earlier one by accident)."""
-        self._clock = max(datetime.now(UTC).replace(microsecond=0), self._clock + timedelta(seconds=1))
+        """The write clock: real time in whole seconds, never going back. Writes within one
+        second share its timestamp, as they do in an API whose cursor has second resolution."""
+        self._clock = max(datetime.now(UTC).replace(microsecond=0), self._clock)
         return self._clock
 
     def _new_id(self) -> int:
@@ -397,25 +397,44 @@ class DeclaredSandbox(SandboxServer):
                                  copy.deepcopy(list(self.deleted[table].values())))
 
     def scenario(self, table: str, change: str, n: int) -> list:
-        """``create`` and ``burst`` (n records on one new cursor value) for every table;
-        ``update`` (a new cursor value and an edited text field) for tables with a cursor that
-        are not ``append_only``."""
+        """``create``, ``burst`` (n records on one new cursor value) and ``tie`` (n records on
+        the cursor value of the newest record) for every table; ``update`` (a new cursor value
+        and an edited text field) and ``tie_update`` (n records moved to the newest record's
+        cursor value) for tables with a cursor that are not ``append_only``; ``delete`` for
+        tables that declare the ``delete`` write."""
         spec = self.table.get(table)
-        if spec is None or change not in ("create", "burst", "update"):
+        if spec is None or change not in ("create", "burst", "tie", "update", "tie_update", "delete"):
             return super().scenario(table, change, n)
         with self.lock:
             if change == "create":
                 return [copy.deepcopy(self.create_record(table, at=self.now())) for _ in range(n)]
+            if change == "delete":
+                if "delete" not in spec.writes:
+                    raise NotImplementedError(f"{type(self).__name__}.tables[{table!r}] declares no delete write")
+                chosen = sorted(self.rows[table].values(), key=lambda r: str(r[spec.primary_key]))[-n:]
+                at = self.now()
+                for record in chosen:
+                    self.delete_record(table, record, at)
+                return copy.deepcopy(chosen)
+            if change in ("tie", "tie_update") and spec.cursor is None:
+                raise NotImplementedError(f"{type(self).__name__}.tables[{table!r}] has no cursor to tie on")
             if change == "burst":
                 at = self.now()
+                return [copy.deepcopy(self.create_record(table, at=at)) for _ in range(n)]
+            newest = self.truth(table).newest() if change in ("tie", "tie_update") else None
+            if change == "tie":
+                at = self.now() if newest is None else parse_instant(newest)
                 return [copy.deepcopy(self.create_record(table, at=at)) for _ in range(n)]
             if spec.cursor is None or spec.append_only:
                 return super().scenario(table, change, n)
             text = next((k for k, f in spec.fields.items() if f.type == "string" and not f.choices and not f.value
                          and k not in (spec.primary_key, spec.key_field)), None)
             rng = self._rngs[table]
-            chosen = rng.sample(sorted(self.rows[table].values(), key=lambda r: str(r[spec.primary_key])), n)
-            at = self.now()
+            candidates = sorted(self.rows[table].values(), key=lambda r: str(r[spec.primary_key]))
+            if change == "tie_update":
+                candidates = [r for r in candidates if get_path(r, spec.cursor) != newest]
+            chosen = rng.sample(candidates, min(n, len(candidates)))
+            at = self.now() if change == "update" else parse_instant(newest)
             return [copy.deepcopy(self.update_record(table, r, {text: f"edited {iso(at)}"} if text else {}, at))
                     for r in chosen]
 

@@ -207,9 +207,11 @@ class SandboxServer:
     # -- scenarios the suite drives through (a sandbox implements what its API allows) ----
     def scenario(self, table: str, change: str, n: int) -> list:
         """Apply ``n`` changes of kind ``create``, ``update``, ``delete`` (that a delete flow
-        reports) or ``burst`` (``n`` new records sharing one cursor value, later than every
-        other) to ``table`` and return the records touched; ``NotImplementedError`` when the
-        table has no such write path."""
+        reports), ``burst`` (``n`` new records sharing one cursor value, later than every
+        other), ``tie`` (``n`` new records at the cursor value of the newest record) or
+        ``tie_update`` (``n`` other records updated to that value) to ``table`` and return
+        the records touched; ``NotImplementedError`` saying why when the API cannot make
+        such a change (the suite then skips the check by name, with that reason)."""
         raise NotImplementedError(f"{type(self).__name__} has no {change!r} scenario for {table!r}")
 
     def after_requests(self, n: int, action: Callable[[], Any]) -> None:

@@ -14,6 +14,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from sources.toolkit.cursors import cursor_key
+from sources.toolkit.sandbox.fields import get_path
+
 TRUTH_PATH = "/__truth__/"
 
 
@@ -42,6 +45,12 @@ class TableTruth:
         for record, when in deleted:
             truth.deleted[key_text([record.get(k) for k in primary_keys])] = when
         return truth
+
+    def newest(self) -> Any:
+        """The greatest cursor value among the live records (compared as the cursors'
+        :func:`~sources.toolkit.cursors.cursor_key`), ``None`` without a cursor or records."""
+        values = [v for r in self.records.values() if (v := get_path(r, self.cursor_field or "")) is not None]
+        return max(values, key=cursor_key) if self.cursor_field and values else None
 
     def to_json(self) -> dict:
         return {

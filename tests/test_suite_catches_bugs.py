@@ -136,3 +136,32 @@ def test_suite_catches_every_seeded_bug(capsys):
     with capsys.disabled():
         print(f"\nsuite catches {len(caught)}/{len(SEEDED)} seeded bugs")
     assert not missed, "missed: " + "; ".join(missed)
+
+
+def test_cached_full_reads_are_dropped_after_any_write():
+    """The suite caches a table's full read; a write to *another* table (as a Stripe customer
+    write adds events) or a write request the sandbox answered must drop it."""
+    from harness.conformance import LakeflowConnectTests
+    from sources.example.example_test_utils import ExampleTestUtils
+
+    class Suite(LakeflowConnectTests):
+        source_name = "example"
+        connector_class = ExampleLakeflowConnect
+        test_utils_class = ExampleTestUtils
+        sandbox_class = ExampleSandbox
+        sandbox_kwargs = {"event_count": 50}
+
+    Suite.setup_class()
+    try:
+        suite = Suite()
+        events = len(suite.full_read("events").records)
+        assert len(suite.full_read("events").records) == events
+        suite._utils.generate_rows_and_write("customers", 1)  # the utilities: any table
+        suite.sandbox.add_records("events", 2)  # a change the suite cannot see ...
+        assert len(suite.full_read("events").records) == events + 2  # ... read, as the cache was dropped
+        suite.sandbox.add_records("events", 1)
+        assert len(suite.full_read("events").records) == events + 2  # cached: no write since
+        ok, rows, _ = ExampleTestUtils(dict(suite.options)).generate_rows_and_write("events", 1)  # past the suite
+        assert ok and len(suite.full_read("events").records) == events + 4  # the sandbox answered a write
+    finally:
+        Suite.teardown_class()

@@ -37,6 +37,9 @@ Rules (the same in both paths):
   onwards, or before 1966-10-31T14:13:20Z): a smaller integer is rejected as ambiguous, since
   it is more likely epoch *seconds* (``1704067200``) or a ``yyyymmdd`` date (``20240105``)
   than a moment around 1970;
+* a timestamp field whose metadata holds ``{EPOCH_UNIT: "seconds"}`` (the toolkit's
+  ``EPOCH_SECONDS`` in ``struct(...)``) reads numbers and digit strings as epoch *seconds*
+  (Stripe's ``created: 1704067200``), ISO-8601 text as usual;
 * dates and timestamps must lie in 0001-01-01 .. 9999-12-31 (UTC), the range Spark and
   Python share;
 * a missing key, ``None``, or ``""`` for a non-string column is null;
@@ -74,10 +77,13 @@ from pyspark.sql.types import (
     MapType,
     ShortType,
     StringType,
+    StructField,
     StructType,
     TimestampNTZType,
     TimestampType,
 )
+
+from sources.interface.field_metadata import EPOCH_UNIT
 
 __all__ = ["ArrowConverter", "ConversionError"]
 
@@ -617,6 +623,27 @@ def _dates_from_strings(arr: pa.Array) -> pa.Array:
     return result
 
 
+def _to_epoch_seconds_micros(value: Any) -> int | None:
+    """Microseconds for a timestamp column whose numbers are epoch seconds."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ConversionError("is a bool, not a timestamp", value)
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _INT_RE.match(value.strip())):
+        seconds = int(value.strip()) if isinstance(value, str) else value
+        if not _MIN_MILLIS <= seconds * 1000 <= _MAX_MILLIS:
+            raise ConversionError(_OUT_OF_RANGE, value)
+        return int(round(seconds * 1_000_000))
+    return _to_timestamp_micros(value)
+
+
+def _field_fn(field: StructField, arrow_type: pa.DataType, path: str) -> ColumnFn:
+    if isinstance(field.dataType, TimestampType) and (field.metadata or {}).get(EPOCH_UNIT) == "seconds":
+        exact = _per_value(_to_epoch_seconds_micros, pa.int64(), path, field.nullable)
+        return lambda values: exact(_nulls_for_blank(values)).cast(arrow_type)
+    return _compile(field.dataType, arrow_type, path, field.nullable)
+
+
 def _compile(data_type: DataType, arrow_type: pa.DataType, path: str, nullable: bool) -> ColumnFn:
     column = _compile_column(data_type, arrow_type, path, nullable)
     if not nullable or getattr(column, "from_strings", None) is not None:
@@ -749,7 +776,7 @@ def _compile_struct(data_type: StructType, arrow_type: pa.StructType, path: str,
     names = data_type.fieldNames()
     fields = [arrow_type.field(i) for i in range(arrow_type.num_fields)]
     children = [
-        _compile(f.dataType, fields[i].type, f"{path}.{f.name}" if path else f.name, f.nullable)
+        _field_fn(f, fields[i].type, f"{path}.{f.name}" if path else f.name)
         for i, f in enumerate(data_type.fields)
     ]
 
@@ -867,7 +894,7 @@ class ArrowConverter:
         self.arrow_schema = to_arrow_schema(schema, timezone="UTC")
         self._names = schema.fieldNames()
         self._columns = [
-            _compile(field.dataType, self.arrow_schema.field(i).type, field.name, field.nullable)
+            _field_fn(field, self.arrow_schema.field(i).type, field.name)
             for i, field in enumerate(schema.fields)
         ]
 

@@ -480,3 +480,27 @@ def test_valid_string_columns_take_the_vectorized_path(monkeypatch):
                        "at": datetime(2024, 2, 29, 22, 59, 59, 500000, tzinfo=timezone.utc),
                        "ms": datetime(2024, 1, 1, tzinfo=timezone.utc)}
     assert rows[-1] == dict.fromkeys(rows[-1])
+
+
+def test_epoch_seconds_fields_read_numbers_as_seconds_and_text_as_iso():
+    """A timestamp declared EPOCH_SECONDS (Stripe's ``created: 1704067200``) holds that
+    moment, nested too; the same number in a plain timestamp column is refused as ambiguous."""
+    from sources.toolkit import EPOCH_SECONDS, LONG, struct
+
+    schema = struct(id=LONG, created=EPOCH_SECONDS, period=struct(start=EPOCH_SECONDS))
+    rows = ArrowConverter(schema, "charges").convert([
+        {"id": 1, "created": 1704067200, "period": {"start": "1704067260"}},
+        {"id": 2, "created": "2024-01-01T00:00:05Z", "period": None},
+        {"id": 3, "created": None, "period": {"start": ""}},
+    ]).to_pylist()
+    moments = [(r["created"], (r["period"] or {}).get("start")) for r in rows]
+    utc = timezone.utc
+    assert [tuple(m and m.astimezone(utc) for m in pair) for pair in moments] == [
+        (datetime(2024, 1, 1, tzinfo=utc), datetime(2024, 1, 1, 0, 1, tzinfo=utc)),
+        (datetime(2024, 1, 1, 0, 0, 5, tzinfo=utc), None),
+        (None, None),
+    ]
+    with pytest.raises(ConversionError, match="created"):
+        ArrowConverter(schema, "charges").convert([{"id": 1, "created": 10**15}])
+    with pytest.raises(ConversionError, match="ambiguous"):
+        ArrowConverter(StructType([StructField("created", TimestampType())]), "charges").convert([{"created": 1704067200}])

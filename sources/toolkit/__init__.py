@@ -13,7 +13,9 @@ from sources.toolkit.cursors import (
 )
 from sources.toolkit.http_connector import HttpConnector
 from sources.toolkit.options import Opt, OptionSet
-from sources.toolkit.schema import BOOLEAN, DATE, DOUBLE, LONG, STRING, TIMESTAMP, array_of, money, struct
+from sources.toolkit.schema import (
+    BOOLEAN, DATE, DOUBLE, EPOCH_SECONDS, LONG, STRING, TIMESTAMP, array_of, money, struct,
+)
 from sources.http.paginators import (
     BodyTokenPaginator,
     KeysetPaginator,
@@ -32,5 +34,5 @@ __all__ = [
     "BodyTokenPaginator", "CursorError", "InclusiveCursor", "KeysetOffset", "KeysetPaginator", "LinkHeaderPaginator",
     "OffsetPaginator", "Opt", "OptionSet", "Page", "PageError", "PageNumberPaginator", "Paginator", "SinglePage",
     "Window", "Windows", "cursor_key", "parse_instant", "records_at", "same_cursor", "value_at",
-    "HttpConnector", "BOOLEAN", "DATE", "DOUBLE", "LONG", "STRING", "TIMESTAMP", "array_of", "money", "struct",
+    "HttpConnector", "BOOLEAN", "DATE", "DOUBLE", "EPOCH_SECONDS", "LONG", "STRING", "TIMESTAMP", "array_of", "money", "struct",
 ]

@@ -10,9 +10,9 @@ import pytest
 import requests
 
 from sources.toolkit.sandbox import (
-    BOOLEAN, DATE, INTEGER, NUMBER, STRING, TIMESTAMP, ApiKeyAuth, BearerAuth, DeclaredSandbox, Filter, KeysetPaging,
-    NoPaging, OffsetPaging, PageNumberPaging, Response, Sort, Table, TokenPaging, array_of, derived, maybe, obj,
-    one_of, route,
+    BOOLEAN, DATE, EPOCH_SECONDS, INTEGER, NUMBER, STRING, TIMESTAMP, ApiKeyAuth, BearerAuth, DeclaredSandbox, Filter,
+    KeysetPaging, NoPaging, OffsetPaging, PageNumberPaging, Response, Sort, StartingAfterPaging, Table, TokenPaging,
+    array_of, derived, maybe, obj, one_of, route,
 )
 from sources.http import HttpClient
 from sources.toolkit import KeysetPaginator
@@ -243,3 +243,59 @@ def test_append_only_tables_have_no_update_scenario_and_demo_changes_say_what_ch
         log.scenario("entries", "update", 1)
     assert log.demo_changes() == "entries +5, notes +5 ~5"
     assert len(log.truth("entries").records) == 15 and log.describe() == "15 entries, 15 notes"
+
+
+class ChargesSandbox(DeclaredSandbox):
+    """Stripe's shape: epoch-second ``created`` (the only filter, a creation time),
+    ``starting_after`` paging with ``has_more``, updates by POST, deletes answering 200."""
+
+    auth = BearerAuth("sk_test")
+    error_body = {"error": {"message": "{message}", "type": "invalid_request_error"}}
+    tables = (
+        Table("charges", "/v1/charges", {"id": STRING, "status": one_of("succeeded", "failed"), "note": STRING,
+                                         "created": EPOCH_SECONDS, "metadata": obj(tier=STRING)},
+              "id", cursor="created", rows=35, ties=6, cursor_moves_on_update=False, envelope="data",
+              filters=(Filter("created[gte]", "created", ">="), Filter("created[gt]", "created", ">"),
+                       Filter("status[ne]", "status", "!=")),
+              paging=StartingAfterPaging(max_size=100), writes=("create", "update", "delete"), update_method="POST",
+              delete_body=lambda r: {"id": r["id"], "object": "charge", "deleted": True}),
+    )
+
+
+def test_stripe_shaped_paging_epoch_seconds_form_writes_and_200_deletes():
+    from sources.http import HttpClient
+    from sources.toolkit import StartingAfterPaginator, parse_instant
+
+    with ChargesSandbox() as sandbox:
+        client = HttpClient(sandbox.url, headers={"Authorization": "Bearer sk_test"})
+        truth = sandbox.truth("charges")
+        read = [r for page in client.paginate("/v1/charges", StartingAfterPaginator(limit=4)) for r in page]
+        assert sorted(r["id"] for r in read) == sorted(r["id"] for r in truth.records.values())
+        assert client.request_count == 9  # 35 records, 4 a page: has_more ends it, no empty page
+        assert all(isinstance(r["created"], int) for r in read)  # epoch seconds
+        newest = truth.newest()
+        assert isinstance(newest, int) and parse_instant(newest).year >= 2024
+        ties = [r for r in read if r["created"] == newest]
+        assert len(ties) == 6
+        after = client.request("GET", "/v1/charges", params={"created[gt]": newest - 1, "limit": 100}).json()
+        assert {r["id"] for r in after["data"]} == {r["id"] for r in ties} and after["has_more"] is False
+        inclusive = client.request("GET", "/v1/charges", params={"created[gte]": newest, "limit": 100}).json()
+        assert len(inclusive["data"]) == 6
+        exclusive = client.request("GET", "/v1/charges", params={"created[gt]": newest, "limit": 100}).json()
+        assert exclusive["data"] == []
+        failed = client.request("GET", "/v1/charges", params={"status[ne]": "succeeded", "limit": 100}).json()
+        assert failed["data"] and {r["status"] for r in failed["data"]} == {"failed"}
+        unknown = client.request("GET", "/v1/charges", params={"starting_after": "ch_nope"}, ok_statuses=(400,))
+        assert unknown.status_code == 400 and "No such object" in unknown.json()["error"]["message"]
+
+        made = client.request("POST", "/v1/charges", data={"note": "form", "metadata": {"tier": "pro"}}).json()
+        assert made["note"] == "form" and made["metadata"] == {"tier": "pro"}
+        updated = client.request("POST", f"/v1/charges/{made['id']}", data={"note": "edited"}).json()
+        assert updated["note"] == "edited" and updated["created"] == made["created"]  # a creation time stays
+        gone = client.request("DELETE", f"/v1/charges/{made['id']}")
+        assert gone.status_code == 200 and gone.json() == {"id": made["id"], "object": "charge", "deleted": True}
+        assert (json.dumps(made["id"]),) in sandbox.truth("charges").deleted
+        with pytest.raises(NotImplementedError, match="creation time"):
+            sandbox.scenario("charges", "tie_update", 1)
+        tied = sandbox.scenario("charges", "tie", 2)
+        assert [r["created"] for r in tied] == [newest, newest]

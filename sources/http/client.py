@@ -38,6 +38,32 @@ _sent = itertools.count(1)
 _sent_so_far = 0
 
 
+def form_fields(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Form fields of a nested body, bracketed as Stripe and Rails read them; ``True`` and
+    ``False`` as ``true``/``false``, ``None`` as an empty value (which clears a field).
+
+    >>> form_fields({"email": "a@x.io", "metadata": {"tier": "pro"}, "tags": ["a", "b"], "live": True})
+    [('email', 'a@x.io'), ('metadata[tier]', 'pro'), ('tags[0]', 'a'), ('tags[1]', 'b'), ('live', 'true')]
+    """
+    out: list[tuple[str, str]] = []
+
+    def add(name: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                add(f"{name}[{key}]", inner)
+        elif isinstance(value, (list, tuple)):
+            for i, inner in enumerate(value):
+                add(f"{name}[{i}]", inner)
+        elif isinstance(value, bool):
+            out.append((name, "true" if value else "false"))
+        else:
+            out.append((name, "" if value is None else str(value)))
+
+    for key, value in data.items():
+        add(str(key), value)
+    return out
+
+
 def requests_sent() -> int:
     """HTTP requests (retries included) every ``HttpClient`` of this process has sent; the
     runtime reports the difference around a read as that read's request count."""
@@ -124,6 +150,7 @@ class HttpClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        data: Mapping[str, Any] | None = None,
         extra_limiters: Iterable[RateLimiter] = (),
         ok_statuses: Iterable[int] = (),
         expect: Callable[[requests.Response], str | None] | None = None,
@@ -134,7 +161,10 @@ class HttpClient:
         ``expect(response)`` (for reads, which are safe to repeat) checks an accepted answer
         and returns what is wrong with it, or ``None``: an unexpected body (``{}`` where a
         page was due, an error object with status 200) is retried like a 5xx, then fails
-        naming the endpoint — it is never handed back as if it were data."""
+        naming the endpoint — it is never handed back as if it were data.
+
+        ``data`` is sent form-encoded (``application/x-www-form-urlencoded``, as Stripe takes
+        writes); nested values are flattened by :func:`form_fields`."""
         url = self.url(path)
         endpoint = f"{method.upper()} {path.split('?')[0]}"
         limiters = [*self.limiters, *extra_limiters]
@@ -149,7 +179,8 @@ class HttpClient:
                 self.request_count += 1
                 _count_request()
                 response = self.session.request(
-                    method, url, params=params, json=json, timeout=self._timeout(started)
+                    method, url, params=params, json=json, data=None if data is None else form_fields(data),
+                    timeout=self._timeout(started)
                 )
             except requests.RequestException as exc:  # connection refused, reset, timeout
                 failure = f"{type(exc).__name__}: {exc}"

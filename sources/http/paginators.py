@@ -315,3 +315,48 @@ class KeysetPaginator(Paginator):
             raise PageError(f"the page's last record has no '{self.cursor_field}'/'{self.id_field}' to continue "
                             "from; stopping rather than risking skipped records")
         return {**params, self.since_cursor_param: cursor, self.since_id_param: rid}
+
+
+class StartingAfterPaginator(Paginator):
+    """Cursor paging by the last record's id (Stripe): ``?limit=100``, then
+    ``?starting_after=<id of the page's last record>`` while ``has_more_path`` is true.
+
+    >>> p = StartingAfterPaginator(limit=2)
+    >>> p.first_request({"created[gte]": 1})
+    {'created[gte]': 1, 'limit': 2}
+    >>> p.next_request({"limit": 2}, {"data": [{"id": "ch_1"}, {"id": "ch_2"}], "has_more": True}, None)
+    {'limit': 2, 'starting_after': 'ch_2'}
+    >>> p.next_request({"limit": 2}, {"data": [{"id": "ch_3"}], "has_more": False}, None) is None
+    True
+    """
+
+    def __init__(self, id_field: str = "id", param: str = "starting_after", has_more_path: str = "has_more",
+                 limit_param: str | None = "limit", limit: int | None = 100, records_path: str = "data"):
+        self.id_field, self.param, self.has_more_path = id_field, param, has_more_path
+        self.limit_param, self.limit, self.records_path = limit_param, limit, records_path
+        self.required_paths = (has_more_path,)
+
+    def first_request(self, params: dict) -> dict:
+        if self.limit_param is None or self.limit is None:
+            return dict(params)
+        return {**params, self.limit_param: self.limit}
+
+    def check(self, body: Any, records_path: str | None = None) -> str | None:
+        problem = super().check(body, records_path)
+        if problem is None:
+            try:
+                _flag(value_at(body, self.has_more_path), self.has_more_path)
+            except PageError as exc:
+                return str(exc)
+        return problem
+
+    def next_request(self, params: dict, body: Any, response: requests.Response) -> dict | None:
+        records = records_at(body, self.records_path)
+        if not _flag(value_at(body, self.has_more_path), self.has_more_path):
+            return None
+        last = records[-1] if records else None
+        rid = last.get(self.id_field) if isinstance(last, Mapping) else None
+        if rid is None:
+            raise PageError(f"'{self.has_more_path}' is true but the page's last record has no '{self.id_field}' "
+                            "to continue after; stopping rather than risking skipped records")
+        return {**params, self.param: rid}

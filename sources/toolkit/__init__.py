@@ -26,13 +26,14 @@ from sources.http.paginators import (
     PageNumberPaginator,
     Paginator,
     SinglePage,
+    StartingAfterPaginator,
     records_at,
     value_at,
 )
 
 __all__ = [
     "BodyTokenPaginator", "CursorError", "InclusiveCursor", "KeysetOffset", "KeysetPaginator", "LinkHeaderPaginator",
-    "OffsetPaginator", "Opt", "OptionSet", "Page", "PageError", "PageNumberPaginator", "Paginator", "SinglePage",
+    "OffsetPaginator", "Opt", "OptionSet", "Page", "PageError", "PageNumberPaginator", "Paginator", "SinglePage", "StartingAfterPaginator",
     "Window", "Windows", "cursor_key", "parse_instant", "records_at", "same_cursor", "value_at",
     "HttpConnector", "BOOLEAN", "DATE", "DOUBLE", "EPOCH_SECONDS", "LONG", "STRING", "TIMESTAMP", "array_of", "money", "struct",
 ]

@@ -29,13 +29,14 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable
+from urllib.parse import parse_qsl
 
 from sources.toolkit.cursors import CursorError, parse_instant
 from sources.toolkit.sandbox.auth import NoAuth
 from sources.toolkit.sandbox.fields import (
-    SEED_EPOCH, UTC, Field, check_fields, derive, generate, get_path, iso, set_path,
+    SEED_EPOCH, UTC, Field, check_fields, derive, generate, get_path, iso, set_path, stamp,
 )
-from sources.toolkit.sandbox.paging import KeysetPaging, NoPaging, TokenPaging
+from sources.toolkit.sandbox.paging import KeysetPaging, NoPaging, StartingAfterPaging, TokenPaging
 from sources.toolkit.sandbox.server import Fault, Request, Response, SandboxError, SandboxServer
 from sources.toolkit.sandbox.truth import TableTruth
 
@@ -43,14 +44,14 @@ from sources.toolkit.sandbox.truth import TableTruth
 # ------------------------------------------------------------------------------ tables
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b,
-    "==": lambda a, b: a == b, "in": lambda a, b: a in b,
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "in": lambda a, b: a in b,
 }
 
 
 @dataclass(frozen=True)
 class Filter:
     """The query parameter ``param`` keeps records whose ``field`` (a dotted path) compares
-    with its value by ``op`` (``>=``, ``>``, ``<=``, ``<``, ``==``, ``in``: comma-separated).
+    with its value by ``op`` (``>=``, ``>``, ``<=``, ``<``, ``==``, ``!=``, ``in``: comma-separated).
     ``default`` applies when the parameter is absent; ``any_value`` turns the filter off."""
 
     param: str
@@ -82,11 +83,15 @@ class Sort:
 class Table:
     """One listed collection of the API. ``path`` may hold ``{placeholders}`` (checked against
     the sandbox's ``path_values`` when it names them). ``cursor`` is a dotted path to a
-    timestamp field; ``ties`` of the seeded rows share one cursor value, later than every
+    timestamp (or ``EPOCH_SECONDS``) field; with ``cursor_moves_on_update=False`` it is a
+    creation time that updates leave alone (an API whose only filter is ``created``); ``ties`` of the seeded rows share one cursor value, later than every
     other (a burst across pages). Records are listed in ``order_by`` order (default: the
     cursor, else the primary key) unless ``sort`` is given. ``envelope`` is the body key of
     the record list (``None``: the body is the list). ``writes`` are among ``create``
-    (``POST path``), ``update`` (``PATCH path/{item_key}``) and ``delete`` (``DELETE``)."""
+    (``POST path``), ``update`` (``update_method``, default ``PATCH``, to ``path/{item_key}``;
+    Stripe updates by ``POST``) and ``delete`` (``DELETE``: 204, or 200 with
+    ``delete_body(record)`` as the body). Write bodies are JSON or form-encoded
+    (``a[b]=c`` nests)."""
 
     name: str
     path: str
@@ -106,6 +111,9 @@ class Table:
     required: tuple[str, ...] = ()
     #: Records never change once written (commits, events): no ``update`` scenario.
     append_only: bool = False
+    cursor_moves_on_update: bool = True
+    update_method: str = "PATCH"
+    delete_body: Callable[[dict], dict] | None = None
 
     @property
     def key_field(self) -> str:
@@ -157,7 +165,8 @@ class DeclaredSandbox(SandboxServer):
                 _field_at(table.fields, path)
             except KeyError:
                 raise ValueError(f"{where}: {path!r} is not a declared field") from None
-        body_values = isinstance(table.paging, TokenPaging) or getattr(table.paging, "total_key", None)
+        body_values = (isinstance(table.paging, (TokenPaging, StartingAfterPaging))
+                       or getattr(table.paging, "total_key", None))
         if body_values and table.envelope is None:
             raise ValueError(f"{where}: this paging puts values in the body, so declare envelope=")
         if isinstance(table.paging, KeysetPaging) and (table.cursor is None or table.sort or table.descending):
@@ -167,7 +176,8 @@ class DeclaredSandbox(SandboxServer):
         for i in range(table.rows):
             record = self.create_record(table.name, i=i)
             if table.cursor and i >= table.rows - table.ties:
-                set_path(record, table.cursor, iso(SEED_EPOCH + timedelta(hours=table.rows + 1)))
+                set_path(record, table.cursor, stamp(_field_at(table.fields, table.cursor),
+                                                     SEED_EPOCH + timedelta(hours=table.rows + 1)))
 
     def now(self) -> datetime:
         """The write clock: real time in whole seconds, never going back. Writes within one
@@ -200,8 +210,8 @@ class DeclaredSandbox(SandboxServer):
         their creation values; ``on_write`` adjusts what an API derives on update)."""
         table = self.table[table_name]
         record.update(values)
-        if table.cursor:
-            set_path(record, table.cursor, iso(at))
+        if table.cursor and table.cursor_moves_on_update:
+            set_path(record, table.cursor, stamp(_field_at(table.fields, table.cursor), at))
         return record
 
     def delete_record(self, table_name: str, record: dict, at: datetime) -> None:
@@ -261,7 +271,7 @@ class DeclaredSandbox(SandboxServer):
             if "create" in table.writes:
                 routes.append(("POST", _pattern(base), self._creator(table)))
             if "update" in table.writes:
-                routes.append(("PATCH", _pattern(item), self._updater(table)))
+                routes.append((table.update_method, _pattern(item), self._updater(table)))
             if "delete" in table.writes:
                 routes.append(("DELETE", _pattern(item), self._deleter(table)))
         return routes
@@ -284,7 +294,7 @@ class DeclaredSandbox(SandboxServer):
         if value is None:
             return None
         try:
-            if kind in ("timestamp", "date"):
+            if kind in ("timestamp", "epoch_seconds", "date"):
                 return parse_instant(value)
             if kind in ("integer", "number"):
                 return float(value)
@@ -332,6 +342,8 @@ class DeclaredSandbox(SandboxServer):
         return list_records
 
     def _body(self, request: Request) -> dict:
+        if (request.header("content-type") or "").startswith("application/x-www-form-urlencoded"):
+            return _unflatten(parse_qsl((request.body or b"").decode("utf-8"), keep_blank_values=True))
         try:
             body = json.loads(request.body or b"{}")
         except ValueError:
@@ -379,7 +391,10 @@ class DeclaredSandbox(SandboxServer):
             key = params.pop(table.key_field)
             self._check_path(params)
             with self.lock:
-                self.delete_record(table.name, self._find(table, key), self.now())
+                record = self._find(table, key)
+                self.delete_record(table.name, record, self.now())
+                if table.delete_body is not None:
+                    return Response.json(table.delete_body(copy.deepcopy(record)))
             return Response.empty(204)
         return delete
 
@@ -418,6 +433,8 @@ class DeclaredSandbox(SandboxServer):
                 return copy.deepcopy(chosen)
             if change in ("tie", "tie_update") and spec.cursor is None:
                 raise NotImplementedError(f"{type(self).__name__}.tables[{table!r}] has no cursor to tie on")
+            if change == "tie_update" and not spec.cursor_moves_on_update:
+                raise NotImplementedError(f"{table}'s cursor {spec.cursor} is a creation time: an update never moves it")
             if change == "burst":
                 at = self.now()
                 return [copy.deepcopy(self.create_record(table, at=at)) for _ in range(n)]
@@ -450,6 +467,19 @@ class DeclaredSandbox(SandboxServer):
             updated = len(self.scenario(table.name, "update", 5)) if table.cursor and not table.append_only else 0
             done.append(f"{table.name} +{created}" + (f" ~{updated}" if updated else ""))
         return ", ".join(done)
+
+
+def _unflatten(pairs: list[tuple[str, str]]) -> dict:
+    """A form body as nested values: ``metadata[tier]=pro`` → ``{"metadata": {"tier": "pro"}}``
+    (the client's ``form_fields`` in reverse; lists stay dicts keyed by index)."""
+    body: dict = {}
+    for name, value in pairs:
+        head, *rest = re.findall(r"[^\[\]]+", name) or [name]
+        target = body
+        for part in [head, *rest][:-1]:
+            target = target.setdefault(part, {})
+        target[[head, *rest][-1]] = value
+    return body
 
 
 def _field_at(fields: dict[str, Field], path: str) -> Field:

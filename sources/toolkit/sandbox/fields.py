@@ -15,7 +15,7 @@ A field is declared by its type; nested objects and arrays nest::
 :func:`generate` fills every column of row ``i`` from a seeded ``random.Random``: the same
 seed gives the same rows, every declared field (nested ones included) holds a value in most
 rows, and a ``maybe`` field is ``None`` in every fourth row. Timestamps are ISO-8601 UTC with
-whole seconds (``2024-01-01T03:00:00Z``), increasing with ``i``; dates likewise.
+whole seconds (``2024-01-01T03:00:00Z``), increasing with ``i``; dates likewise; ``EPOCH_SECONDS`` fields hold the same moments as whole epoch seconds.
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ class Field:
 
 STRING, INTEGER, NUMBER, BOOLEAN = Field("string"), Field("integer"), Field("number"), Field("boolean")
 TIMESTAMP, DATE = Field("timestamp"), Field("date")
-_TYPES = {"string", "integer", "number", "boolean", "timestamp", "date", "object", "array"}
+#: A timestamp sent as whole epoch seconds (Stripe's ``created: 1704067200``).
+EPOCH_SECONDS = Field("epoch_seconds")
+_TYPES = {"string", "integer", "number", "boolean", "timestamp", "epoch_seconds", "date", "object", "array"}
 
 
 def obj(**fields: Field) -> Field:
@@ -94,6 +96,11 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def stamp(spec: Field, moment: datetime) -> Any:
+    """``moment`` as a field of this type holds it: ISO-8601 text, or epoch seconds."""
+    return int(moment.timestamp()) if spec.type == "epoch_seconds" else iso(moment)
+
+
 def _value(name: str, spec: Field, i: int, rng: random.Random, at: datetime | None) -> Any:
     if spec.nullable and i % 4 == 3:
         return None
@@ -113,7 +120,7 @@ def _value(name: str, spec: Field, i: int, rng: random.Random, at: datetime | No
     if kind == "boolean":
         return rng.random() < 0.5
     moment = at if at is not None else SEED_EPOCH + timedelta(hours=i, minutes=rng.randint(0, 59))
-    return iso(moment) if kind == "timestamp" else moment.date().isoformat()
+    return moment.date().isoformat() if kind == "date" else stamp(spec, moment)
 
 
 def generate(fields: dict[str, Field], i: int, rng: random.Random, at: datetime | None = None) -> dict:

@@ -19,7 +19,12 @@ def int_arg(sandbox, request: Request, name: str, default: int) -> int:
 
 
 @dataclass(frozen=True)
-class _Sized:
+class SizedPaging:
+    """The base of paging styles with a page size: ``size_param`` (1 to ``max_size``, else
+    the API's validation error; ``clamp`` cuts larger sizes instead). Subclass it for a style
+    of your own and implement ``page(sandbox, request, records, table) -> (records of the
+    page, body values by dotted path, headers)``."""
+
     size_param: str = "limit"
     default_size: int = 100
     max_size: int = 100
@@ -42,7 +47,7 @@ class NoPaging:
 
 
 @dataclass(frozen=True)
-class PageNumberPaging(_Sized):
+class PageNumberPaging(SizedPaging):
     """``?page=N&per_page=M`` (pages from 1); with ``link_header``, a ``Link`` header with
     ``first``/``prev``/``next``/``last`` as GitHub sends."""
 
@@ -67,7 +72,7 @@ class PageNumberPaging(_Sized):
 
 
 @dataclass(frozen=True)
-class OffsetPaging(_Sized):
+class OffsetPaging(SizedPaging):
     """``?offset=N&limit=M``; ``total_key`` (a body path) carries the record count."""
 
     offset_param: str = "offset"
@@ -81,7 +86,7 @@ class OffsetPaging(_Sized):
 
 
 @dataclass(frozen=True)
-class TokenPaging(_Sized):
+class TokenPaging(SizedPaging):
     """``?after=<token>&limit=M`` with the next token in the body at ``next_path`` (HubSpot's
     ``paging.next.after``), absent on the last page."""
 
@@ -99,7 +104,7 @@ class TokenPaging(_Sized):
 
 
 @dataclass(frozen=True)
-class KeysetPaging(_Sized):
+class KeysetPaging(SizedPaging):
     """``?since_cursor=<cursor>&since_id=<key>``: the records after that (cursor, key) pair
     in (cursor, key) order, as many as ``limit``; the client sends the last record's pair back
     (the toolkit's ``KeysetPaginator``). With the cursor alone, records at that value are
@@ -121,3 +126,25 @@ class KeysetPaging(_Sized):
                 return at > bound or (at == bound and (after_key is None or r[table.primary_key] > after_key))
             records = [r for r in records if later(r)]
         return records[:size], {}, {}
+
+
+@dataclass(frozen=True)
+class StartingAfterPaging(SizedPaging):
+    """``?starting_after=<id>&limit=M`` (Stripe): the page after the record with that id in
+    the listing's order, and ``has_more`` (at ``has_more_path``) in the body. An id that is
+    not in the listing answers the API's validation error."""
+
+    param: str = "starting_after"
+    has_more_path: str = "has_more"
+    default_size: int = 10
+
+    def page(self, sandbox, request, records, table):
+        size, after = self.size(sandbox, request), request.arg(self.param)
+        start = 0
+        if after:
+            ids = [str(r[table.primary_key]) for r in records]
+            if after not in ids:
+                raise sandbox.fail(sandbox.validation_status, f"No such object: '{after}'")
+            start = ids.index(after) + 1
+        chunk = records[start:start + size]
+        return chunk, {self.has_more_path: start + size < len(records)}, {}

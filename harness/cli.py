@@ -456,7 +456,7 @@ def cmd_new_source(args: argparse.Namespace) -> int:
 
     where = Path(args.path) if args.path else Path.cwd()
     try:
-        written = new_source(args.name, where)
+        written = new_source(args.name, where, credential=args.credential)
     except ScaffoldError as exc:
         raise UsageError(str(exc)) from None
     for path in written:
@@ -600,6 +600,9 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("name", help="the source's name: lower-case letters, digits and _ (format lakeflow_<name>)")
     new.add_argument("--path", default=None, metavar="DIR",
                      help="where to write the project lakeflow-<name>/ (default: the current directory)")
+    new.add_argument("--credential", default="access_token", metavar="OPTION",
+                     help="the connection option carrying the API's secret, e.g. api_key (default: access_token; "
+                          "also the live-mode variable LAKEFLOW_<NAME>_<OPTION>)")
     new.set_defaults(func=cmd_new_source)
 
     for kind, name, what in (("doc", "check-doc", "a source's researched API doc (sources/<name>/<name>_api_doc.md)"),

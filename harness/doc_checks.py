@@ -424,11 +424,16 @@ def check_read_api(doc: Doc) -> list[Problem]:
     return problems
 
 
+#: (what, the words looked for as a regular expression, shown in the problem)
 _INCREMENTAL_TERMS = (
     ("cursor", r"cursor"),
     ("order (sort)", r"\border\b|\bsort|ascending|descending"),
     ("lookback (indexing delay)", r"look-?back|indexing delay|safety lag|\blag\b"),
 )
+
+
+def _words(rx: str) -> str:
+    return " / ".join(f"'{w}'" for w in rx.replace("\\b", "").replace("-?", "").split("|"))
 
 
 def check_incremental_strategy(doc: Doc) -> list[Problem]:
@@ -447,7 +452,8 @@ def check_incremental_strategy(doc: Doc) -> list[Problem]:
         for name, rx in _INCREMENTAL_TERMS:
             if not re.search(rx, text):
                 problems.append(Problem(inc.heading.line,
-                                        f"Incremental reads: the strategy does not name the {name}"))
+                                        f"Incremental reads: the strategy does not name the {name} "
+                                        f"(looked for the word(s) {_words(rx)} in the subsection's text)"))
     deletes = doc.find_section("Deletes", 3, sec)
     if deletes is None:
         problems.append(Problem(sec.heading.line, "Read API: no '### Deletes' subsection"))

@@ -42,7 +42,7 @@ def _camel(name: str) -> str:
 
 CONNECTOR = '''"""``{camel}LakeflowConnect``: {name} as Spark tables.
 
-Connection options (strings): ``access_token`` (required; sent as ``Authorization: Bearer``),
+Connection options (strings): ``{credential}`` (required; sent as ``Authorization: Bearer``),
 ``base_url``, and the shared client's ``connect_timeout``, ``read_timeout``,
 ``retry_max_attempts``, ``retry_base_delay``, ``retry_max_delay``, ``request_deadline``.
 See ``docs/authoring.md`` for the steps.
@@ -68,7 +68,7 @@ METADATA: dict[str, dict] = {{}}
 SCHEMAS: dict[str, StructType] = {{}}
 #: Per-table options users may pass (what `lakeflow uc create-connection` lets through).
 TABLE_OPTIONS: tuple[str, ...] = ()
-CONNECTION_OPTIONS = ("access_token", "base_url", "connect_timeout", "read_timeout", "retry_max_attempts",
+CONNECTION_OPTIONS = ("{credential}", "base_url", "connect_timeout", "read_timeout", "retry_max_attempts",
                       "retry_base_delay", "retry_max_delay", "request_deadline")
 
 
@@ -77,9 +77,9 @@ class {camel}LakeflowConnect(HttpConnector, SupportsReadLimits):
 
     def __init__(self, options: dict[str, str]) -> None:
         super().__init__(dict(options))
-        token = option(self.options, "access_token")
+        token = option(self.options, "{credential}")
         if token is None:
-            raise ConnectorError("{camel} option 'access_token' is required.")
+            raise ConnectorError("{camel} option '{credential}' is required.")
         self._token = token
         self.base_url = (option(self.options, "base_url") or DEFAULT_BASE_URL).rstrip("/")
         self.http = HttpSettings.from_options(self.options, owner="{camel}")
@@ -153,7 +153,7 @@ class {camel}TestUtils(LakeflowConnectWriteTestUtils):
 '''
 
 TEST_FILE = '''"""The {name} connector under the whole conformance and write-back suite (the sandbox unless
-LAKEFLOW_{upper}_ACCESS_TOKEN is set)."""
+LAKEFLOW_{upper}_{credential_upper} is set)."""
 
 from harness.conformance import LakeflowConnectTests, LakeflowConnectWriteBackTests
 from {package}.sandbox import {camel}Sandbox
@@ -166,7 +166,7 @@ class Test{camel}Connector(LakeflowConnectWriteBackTests, LakeflowConnectTests):
     connector_class = {camel}LakeflowConnect
     test_utils_class = {camel}TestUtils
     sandbox_class = {camel}Sandbox
-    live_required_options = ("access_token",)
+    live_required_options = ("{credential}",)
 '''
 
 SANDBOX = '''"""A sandbox of the {name} API: a real HTTP server on 127.0.0.1 that behaves as the documented
@@ -183,7 +183,7 @@ from sources.toolkit.sandbox import (  # noqa: F401  (what a declaration usually
 
 class {camel}Sandbox(DeclaredSandbox):
     name = "{name}"
-    auth = BearerAuth("{name}-token")
+    auth = BearerAuth("{name}-token", option="{credential}")
     error_body = {{"message": "{{message}}"}}
     # Next: declare each table as the API doc describes it, for example
     #   Table("items", "/v1/items", {{"id": INTEGER, "name": STRING, "tags": array_of(STRING),
@@ -193,8 +193,8 @@ class {camel}Sandbox(DeclaredSandbox):
 '''
 
 CONFIG = '''{{
-  "_comment": "Copy to {package}/configs/dev_config.json (keep it out of version control) with real credentials to run the suite live, or set LAKEFLOW_{upper}_ACCESS_TOKEN.",
-  "access_token": "<token>"
+  "_comment": "Copy to {package}/configs/dev_config.json (keep it out of version control) with real credentials to run the suite live, or set LAKEFLOW_{upper}_{credential_upper}.",
+  "{credential}": "<token>"
 }}
 '''
 
@@ -243,11 +243,16 @@ def project_dir(name: str, where: Path) -> Path:
     return Path(where) / f"lakeflow-{name.replace('_', '-')}"
 
 
-def new_source(name: str, where: Path) -> list[Path]:
-    """Write the plugin project of source ``name`` under ``where``; return its files."""
+def new_source(name: str, where: Path, credential: str = "access_token") -> list[Path]:
+    """Write the plugin project of source ``name`` under ``where``; return its files.
+    ``credential`` names the connection option that carries the API's secret (``api_key``,
+    ``api_token``...), sent as ``Authorization: Bearer`` until the author changes it."""
     if not re.fullmatch(r"[a-z][a-z0-9_]{1,40}", name or ""):
         raise ScaffoldError(f"source name {name!r} is not valid: 2-41 characters, lower-case letters, digits and _, "
                             "starting with a letter (it becomes the package lakeflow_<name> and the format lakeflow_<name>)")
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,40}", credential or ""):
+        raise ScaffoldError(f"credential option {credential!r} is not valid: lower-case letters, digits and _, "
+                            "starting with a letter (users pass it as an option and LAKEFLOW_<NAME>_<OPTION>)")
     if name in RESERVED:
         raise ScaffoldError(f"source name {name!r} is reserved ({', '.join(sorted(RESERVED))})")
     from datasource.registry import available_sources
@@ -256,7 +261,7 @@ def new_source(name: str, where: Path) -> list[Path]:
         raise ScaffoldError(f"source {name!r} exists already (built in or an installed plugin): choose another name")
     package = f"lakeflow_{name}"
     values = {"name": name, "camel": _camel(name), "upper": name.upper(), "package": package,
-              "dash": name.replace("_", "-")}
+              "dash": name.replace("_", "-"), "credential": credential, "credential_upper": credential.upper()}
     project = project_dir(name, where)
     pkg = project / package
     files = {

@@ -34,8 +34,20 @@ def test_new_source_writes_a_plugin_project_whose_tests_fail_saying_what_to_do(t
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["project"]["entry-points"]["lakeflow.sources"] == {"demo_source": "lakeflow_demo_source"}
     # --path writes elsewhere; never overwrites; validates the name
-    elsewhere = _run(work, "-m", "harness.cli", "new-source", "other_source", "--path", str(tmp_path / "elsewhere"))
-    assert elsewhere.returncode == 0 and (tmp_path / "elsewhere" / "lakeflow-other-source" / "pyproject.toml").is_file()
+    elsewhere = _run(work, "-m", "harness.cli", "new-source", "other_source", "--path", str(tmp_path / "elsewhere"),
+                     "--credential", "api_key")
+    other = tmp_path / "elsewhere" / "lakeflow-other-source"
+    assert elsewhere.returncode == 0 and (other / "pyproject.toml").is_file()
+    # --credential names the secret's option everywhere: connector, sandbox auth, live mode, config example
+    named = _run(other, "-c", "from lakeflow_other_source.sandbox import OtherSourceSandbox\n"
+                 "from lakeflow_other_source.test.test_other_source_lakeflow_connect import TestOtherSourceConnector as T\n"
+                 "from lakeflow_other_source import OtherSourceLakeflowConnect as C\n"
+                 "print(sorted(OtherSourceSandbox().connection_options()), T.live_required_options)\n"
+                 "try:\n    C({})\nexcept Exception as e:\n    print(e)\n", pythonpath=[other])
+    assert named.stdout.splitlines() == ["['api_key', 'base_url'] ('api_key',)", "OtherSource option 'api_key' is required."], named.stderr
+    assert '"api_key"' in (other / "lakeflow_other_source" / "configs" / "dev_config.example.json").read_text()
+    assert "access_token" not in (other / "lakeflow_other_source" / "other_source.py").read_text()
+    assert _run(work, "-m", "harness.cli", "new-source", "third", "--credential", "Bad-Key").returncode == 2
     again = _run(work, "-m", "harness.cli", "new-source", "demo_source")
     assert again.returncode == 2 and "exists already" in again.stderr and "never overwrites" in again.stderr
     taken = _run(work, "-m", "harness.cli", "new-source", "hubspot")

@@ -413,7 +413,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     import tempfile
 
     from harness.conformance.config import MODE_ENV
-    from harness.targets import REMOTE_ENV, TARGET_ENV
+    from harness.spark import REMOTE_ENV, TARGET_ENV
 
     from datasource.registry import source_package, source_packages
 

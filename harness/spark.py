@@ -1,4 +1,8 @@
-"""Spark targets: a local Delta-enabled session, a Spark Connect session, or Databricks.
+"""Spark targets: a local Delta-enabled session, a Spark Connect session, or Databricks, and
+the choice among them by name (:func:`session_for`: ``local``, ``connect`` (a Spark Connect
+server, ``sc://host:port``) or ``databricks`` (Databricks Connect)). The test suite and
+``lakeflow test`` pick the target from the environment: ``LAKEFLOW_TEST_TARGET`` (default
+``local``) and, for ``connect``, ``LAKEFLOW_TEST_REMOTE``.
 
 ``local_session()`` is what tests, ``lakeflow demo`` and ``lakeflow pipeline run`` use:
 ``local[2]``, UI off, few shuffle partitions, UTC session time zone, and Delta Lake's own
@@ -19,6 +23,8 @@ import shutil
 import sys
 import time
 from pathlib import Path
+
+from harness.errors import TargetUnavailable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -189,3 +195,33 @@ def await_termination(query, timeout: float | None = None, poll_seconds: float =
         if deadline is not None and time.monotonic() >= deadline:
             return False
     return True
+
+
+# ------------------------------------------------------------------------------ targets
+TARGETS = ("local", "connect", "databricks")
+TARGET_ENV = "LAKEFLOW_TEST_TARGET"
+REMOTE_ENV = "LAKEFLOW_TEST_REMOTE"
+
+
+def session_for(target: str, home: str | os.PathLike | None = None, remote: str | None = None,
+                log_file: str | os.PathLike | None = None):
+    """A Spark session on ``target``."""
+    if target == "local":
+        return local_session("lakeflow-tests", home=home, log_file=log_file)
+    if target == "connect":
+        if not remote:
+            raise TargetUnavailable("target 'connect' needs the server's sc:// URL "
+                                    f"({REMOTE_ENV}, or `lakeflow test --target connect`, which starts one)")
+        return connect_session(remote)
+    if target == "databricks":
+        from harness.databricks.session import databricks_session
+
+        return databricks_session()
+    raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+
+
+def session_for_tests(home: Path):
+    """The session of this test run (see the module docstring)."""
+    target = os.environ.get(TARGET_ENV, "local")
+    return session_for(target, home=home, remote=os.environ.get(REMOTE_ENV),
+                       log_file=Path(home) / "spark.log")

@@ -6,7 +6,7 @@ writes ``pytest_plugins = ["harness.testing"]``) and by ``lakeflow test`` (``-p 
 By default a local[2] Delta-enabled session with its metastore and warehouse in a temporary
 Lakeflow home. ``lakeflow test <source> --target connect|databricks`` runs the same tests on
 another target by setting ``LAKEFLOW_TEST_TARGET`` (and ``LAKEFLOW_TEST_REMOTE``, the
-``sc://`` URL of a Spark Connect server); see :mod:`harness.targets`.
+``sc://`` URL of a Spark Connect server); see :mod:`harness.spark`.
 
 Every test gets its own ``LAKEFLOW_RATE_LIMIT_DIR`` (the lock files of
 :class:`sources.http.SharedRateLimiter`), so no test waits on a budget another test (or an
@@ -30,7 +30,7 @@ def lakeflow_home(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def spark(lakeflow_home):
-    from harness.targets import TargetUnavailable, session_for_tests
+    from harness.spark import TargetUnavailable, session_for_tests
 
     try:
         session = session_for_tests(lakeflow_home)

@@ -28,7 +28,7 @@ from harness.databricks import deploy as deploy_module
 from harness.databricks import session as session_module
 from harness.databricks.deploy import DeployError, build_wheel, deploy, start_update
 from harness.databricks.session import TargetUnavailable, databricks_session
-from harness.targets import session_for
+from harness.spark import session_for
 from harness.databricks.workspace import DatabricksConfigError, workspace_client
 from harness.pipeline.spec import TablePlan, load_spec
 from harness.spark import PROJECT_ROOT

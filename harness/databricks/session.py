@@ -17,7 +17,7 @@ Whatever is missing raises :class:`TargetUnavailable` naming it, checked without
 The connector code must also be importable where Spark runs its Python: install the wheel of
 :func:`harness.databricks.deploy.build_wheel` on the cluster.
 
-:func:`harness.targets.session_for` picks ``local``, ``connect`` or ``databricks`` by name.
+:func:`harness.spark.session_for` picks ``local``, ``connect`` or ``databricks`` by name.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Mapping
 
-from harness.targets import TargetUnavailable
+from harness.errors import TargetUnavailable
+
 #: The Python that databricks-connect >= 16.4 needs.
 CONNECT_PYTHON = (3, 12)
 #: An example pin: use the major.minor of your cluster's Databricks Runtime (17.3 LTS here);

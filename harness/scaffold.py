@@ -55,10 +55,9 @@ from typing import Iterator
 from pyspark.sql.types import StructType
 
 from sources.http import HttpClient, HttpSettings
-from sources.interface import ConnectorError, ReadLimits, SupportsReadLimits
-from sources.interface.options import option
+from sources.interface import ReadLimits, SupportsReadLimits
 from sources.interface.read_limits import NO_LIMITS
-from sources.toolkit import HttpConnector
+from sources.toolkit import HTTP_OPTIONS, HttpConnector, Opt, OptionSet
 
 DEFAULT_BASE_URL = "https://api.{name}.example"
 
@@ -66,22 +65,27 @@ DEFAULT_BASE_URL = "https://api.{name}.example"
 METADATA: dict[str, dict] = {{}}
 #: table -> its Spark schema (StructType); nested objects stay nested.
 SCHEMAS: dict[str, StructType] = {{}}
-#: Per-table options users may pass (what `lakeflow uc create-connection` lets through).
-TABLE_OPTIONS: tuple[str, ...] = ()
-CONNECTION_OPTIONS = ("{credential}", "base_url", "connect_timeout", "read_timeout", "retry_max_attempts",
-                      "retry_base_delay", "retry_max_delay", "request_deadline")
+#: The connector's own connection options; the shared client's (``connect_timeout`` …) are
+#: read by HttpSettings.from_options.
+OPTIONS = OptionSet(
+    Opt("{credential}", secret=True, required=True, doc="the API's credential"),
+    Opt("base_url", default=DEFAULT_BASE_URL),
+)
 
 
 class {camel}LakeflowConnect(HttpConnector, SupportsReadLimits):
     """Reads {name} (see the module docstring)."""
 
+    #: What a Unity Catalog connection may hold, and the per-table options it lets through
+    #: (`lakeflow uc create-connection`); document each in the README.
+    CONNECTION_OPTIONS = OptionSet(OPTIONS, HTTP_OPTIONS)
+    TABLE_OPTIONS = OptionSet()
+
     def __init__(self, options: dict[str, str]) -> None:
         super().__init__(dict(options))
-        token = option(self.options, "{credential}")
-        if token is None:
-            raise ConnectorError("{camel} option '{credential}' is required.")
-        self._token = token
-        self.base_url = (option(self.options, "base_url") or DEFAULT_BASE_URL).rstrip("/")
+        parsed = OPTIONS.parse(self.options, owner="{camel}")
+        self._token = getattr(parsed, "{credential}")
+        self.base_url = parsed.base_url.rstrip("/")
         self.http = HttpSettings.from_options(self.options, owner="{camel}")
 
     def make_client(self) -> HttpClient:

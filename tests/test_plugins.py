@@ -115,6 +115,12 @@ def test_a_plugin_from_the_scaffold_installs_and_runs_outside_the_checkout(tmp_p
     found = _run([py, "-c", "from datasource import available_sources; from harness.sandboxes import sandbox_names; "
                   "print(available_sources(), sandbox_names())"], tmp_path, env)
     assert found.stdout.count("'demo_shop'") == 2, found.stdout
+    # lakeflow uc knows its options (from the connector class's OptionSets), before any call
+    # to a workspace: an unknown option is refused naming the valid ones
+    uc = subprocess.run([str(lakeflow), "uc", "create-connection", "demo_shop", "--name", "shop",
+                         "--option", "bogus=1"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert uc.returncode != 0 and "'bogus' is not a connection option of demo_shop" in uc.stderr, uc.stderr
+    assert "access_token, base_url, page_size" in uc.stderr, uc.stderr
 
     # lakeflow test NAME runs the plugin's own suite (a few of its tests: the rest is the
     # example's suite, run on the example)

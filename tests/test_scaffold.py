@@ -44,7 +44,7 @@ def test_new_source_writes_a_plugin_project_whose_tests_fail_saying_what_to_do(t
                  "from lakeflow_other_source import OtherSourceLakeflowConnect as C\n"
                  "print(sorted(OtherSourceSandbox().connection_options()), T.live_required_options)\n"
                  "try:\n    C({})\nexcept Exception as e:\n    print(e)\n", pythonpath=[other])
-    assert named.stdout.splitlines() == ["['api_key', 'base_url'] ('api_key',)", "OtherSource option 'api_key' is required."], named.stderr
+    assert named.stdout.splitlines() == ["['api_key', 'base_url'] ('api_key',)", "OtherSource option 'api_key' is required: the API's credential."], named.stderr
     assert '"api_key"' in (other / "lakeflow_other_source" / "configs" / "dev_config.example.json").read_text()
     assert "access_token" not in (other / "lakeflow_other_source" / "other_source.py").read_text()
     assert _run(work, "-m", "harness.cli", "new-source", "third", "--credential", "Bad-Key").returncode == 2

@@ -25,8 +25,8 @@ from harness.databricks import uc
 from harness.databricks.workspace import DatabricksConfigError, workspace_client
 from harness.databricks.uc import UcError
 from sources.hubspot.sandbox import HubSpotSandbox
-from sources.example import example
-from sources.hubspot import HubSpotLakeflowConnect, hubspot
+from datasource.registry import connector_class
+from sources.hubspot import HubSpotLakeflowConnect
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "https://example.cloud.databricks.com"
@@ -150,7 +150,7 @@ def test_bad_requests_fail_before_any_http_call(client, api, args, message):
 
 
 def test_option_names_match_the_readmes():
-    """CONNECTION_OPTIONS and TABLE_OPTIONS list what each README documents: the names in the
+    """Each connector's CONNECTION_OPTIONS and TABLE_OPTIONS list what its README documents: the names in the
     first column of its table, plus older names the table mentions (example's ``request_timeout``)."""
     def table(text: str, heading: str) -> tuple[set[str], str]:
         rows = re.search(r"\n((?:\|.*\n)+)", text.split(f"\n{heading}\n", 1)[1]).group(1)
@@ -158,12 +158,13 @@ def test_option_names_match_the_readmes():
                  for n in re.findall(r"`([A-Za-z_]+)`", row.split("|")[1])}
         return first, rows
 
-    for module, source in ((hubspot, "hubspot"), (example, "example")):
+    for source in ("hubspot", "example", "github"):
+        connector = connector_class(source)
         readme = (ROOT / "sources" / source / "README.md").read_text(encoding="utf-8")
         documented, rows = table(readme, "## Connection parameters")
-        assert documented - {"externalOptionsAllowList"} <= set(module.CONNECTION_OPTIONS)
-        assert all(f"`{name}`" in rows for name in module.CONNECTION_OPTIONS)
-        assert table(readme, "## Table options")[0] == set(module.TABLE_OPTIONS)
+        assert documented - {"externalOptionsAllowList"} <= set(connector.CONNECTION_OPTIONS.names), source
+        assert all(f"`{name}`" in rows for name in connector.CONNECTION_OPTIONS.names), source
+        assert table(readme, "## Table options")[0] == set(connector.TABLE_OPTIONS.names), source
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,7 +28,6 @@ therefore runs with that logger held at INFO or above, and logs its own line on
 from __future__ import annotations
 
 import getpass
-import importlib
 import logging
 import shlex
 from contextlib import contextmanager
@@ -40,6 +39,7 @@ from urllib.parse import quote
 from datasource.options import IS_DELETE_FLOW, MAX_RECORDS_PER_BATCH, TABLE_CONFIGS, TABLE_NAME, TABLE_NAME_LIST
 from harness import connection_settings
 from sources.http.redact import is_secret_name, redact_mapping, redact_text
+from sources.toolkit.options import OptionSet
 
 log = logging.getLogger("lakeflow.databricks")
 
@@ -64,8 +64,8 @@ class UcError(ValueError):
 # ------------------------------------------------------------------------------ sources
 @dataclass(frozen=True)
 class SourceOptions:
-    """What a source lets a connection hold: ``CONNECTION_OPTIONS`` and ``TABLE_OPTIONS``
-    of its connector module."""
+    """What a source lets a connection hold: the names of its connector class's
+    ``CONNECTION_OPTIONS`` and ``TABLE_OPTIONS`` (:class:`~sources.toolkit.OptionSet`)."""
 
     source: str
     connector_cls: type
@@ -91,14 +91,13 @@ def source_options(source: str) -> SourceOptions:
         cls = connector_class(source)
     except ValueError as exc:
         raise UcError(str(exc)) from None
-    module = importlib.import_module(cls.__module__)
     names = {}
     for attr in ("CONNECTION_OPTIONS", "TABLE_OPTIONS"):
-        value = getattr(module, attr, None)
-        if not isinstance(value, tuple) or not all(isinstance(n, str) for n in value):
-            raise UcError(f"source {source!r} declares no {attr} tuple in {module.__name__}: add one listing the "
-                          f"option names of its README")
-        names[attr] = value
+        value = getattr(cls, attr, None)
+        if not isinstance(value, OptionSet):
+            raise UcError(f"source {source!r}: {cls.__name__} declares no {attr} OptionSet: add the class attribute "
+                          f"{attr} = OptionSet(Opt(...), ...) with the options of its README")
+        names[attr] = value.names
     return SourceOptions(source, cls, names["CONNECTION_OPTIONS"], names["TABLE_OPTIONS"])
 
 
@@ -160,7 +159,7 @@ def connection_request(source: str, name: str, options: Mapping[str, Any],
     Args:
         source: a source of this project (``hubspot``, ``example``).
         name: the connection's name.
-        options: connection options (names from the source's ``CONNECTION_OPTIONS``, any
+        options: connection options (names from the connector's ``CONNECTION_OPTIONS``, any
             case; sent lower-cased), the credential included.
         allow_table_options: the per-table options reads may pass (names from
             ``TABLE_OPTIONS``; items may be comma-separated). ``None``: all of them; an

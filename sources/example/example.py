@@ -48,6 +48,7 @@ from sources.interface import (
 from sources.interface.options import option
 from sources.interface.read_limits import NO_LIMITS
 from sources.toolkit import (
+    HTTP_OPTIONS,
     HttpConnector,
     KeysetOffset,
     KeysetPaginator,
@@ -76,15 +77,6 @@ OPTIONS = OptionSet(
 )
 TABLE_OPTION_SET = OptionSet(Opt("partition_size", int, default=DEFAULT_PARTITION_SIZE, low=1))
 
-#: Connection options (README "Connection parameters"): what a Unity Catalog connection may
-#: store. ``access_token`` is the (secret) credential; ``request_timeout`` is the older name
-#: of ``read_timeout``.
-CONNECTION_OPTIONS = ("access_token", "base_url", "page_size", "max_requests_per_second", "connect_timeout",
-                      "read_timeout", "request_timeout", "retry_max_attempts", "retry_base_delay",
-                      "retry_max_delay", "request_deadline")
-#: Per-table options (README "Table options"): the names a connection's
-#: ``externalOptionsAllowList`` must list for them to reach the connector.
-TABLE_OPTIONS = TABLE_OPTION_SET.names
 
 _MONEY = DecimalType(18, 2)
 
@@ -185,6 +177,9 @@ class ExampleLakeflowConnect(HttpConnector, SupportsPartitionedStream, SupportsR
     a replay (``until_cursor`` = its cursor, and records after its ``(cursor, id)`` are not
     returned).
     """
+
+    CONNECTION_OPTIONS = OptionSet(OPTIONS, HTTP_OPTIONS)
+    TABLE_OPTIONS = TABLE_OPTION_SET
 
     def __init__(self, options: dict[str, str]) -> None:
         super().__init__(dict(options))

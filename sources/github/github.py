@@ -27,7 +27,9 @@ from sources.http.retry import RetryPolicy
 from sources.interface import ConnectorError, ReadLimits, SupportsReadLimits
 from sources.interface.options import option
 from sources.interface.read_limits import NO_LIMITS
-from sources.toolkit import HttpConnector, InclusiveCursor, LinkHeaderPaginator, cursor_key, parse_instant
+from sources.toolkit import (
+    HTTP_OPTIONS, HttpConnector, InclusiveCursor, LinkHeaderPaginator, Opt, OptionSet, cursor_key, parse_instant,
+)
 from sources.toolkit.schema import BOOLEAN as B, LONG as L, STRING as S, TIMESTAMP as T, array_of, struct
 
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -70,9 +72,12 @@ _LISTINGS = {
     "releases": ("/releases", {}, False),
     "repositories": ("/repos", {"type": "all", "sort": "updated", "direction": "desc"}, False),
 }
-TABLE_OPTIONS: tuple[str, ...] = ("owner", "repo", "org")
-CONNECTION_OPTIONS = ("access_token", "base_url", "connect_timeout", "read_timeout", "retry_max_attempts",
-                      "retry_base_delay", "retry_max_delay", "request_deadline")
+#: The connector's own connection options; the shared client's (``connect_timeout`` …) are
+#: read by :meth:`HttpSettings.from_options`.
+OPTIONS = OptionSet(
+    Opt("access_token", secret=True, required=True, doc="a fine-grained personal access token"),
+    Opt("base_url", default=DEFAULT_BASE_URL),
+)
 
 
 def _rate_limited(status: int, headers, body: str) -> str | None:
@@ -89,13 +94,15 @@ def _cursor(table: str, record: dict):
 class GithubLakeflowConnect(HttpConnector, SupportsReadLimits):
     """Reads GitHub (see the module docstring)."""
 
+    CONNECTION_OPTIONS = OptionSet(OPTIONS, HTTP_OPTIONS)
+    TABLE_OPTIONS = OptionSet(Opt("owner", doc="the repository's owner"), Opt("repo", doc="the repository's name"),
+                              Opt("org", doc="the organisation whose repositories are listed"))
+
     def __init__(self, options: dict[str, str]) -> None:
         super().__init__(dict(options))
-        token = option(self.options, "access_token")
-        if token is None:
-            raise ConnectorError("Github option 'access_token' is required: a fine-grained personal access token.")
-        self._token = token
-        self.base_url = (option(self.options, "base_url") or DEFAULT_BASE_URL).rstrip("/")
+        parsed = OPTIONS.parse(self.options, owner="Github")
+        self._token = parsed.access_token
+        self.base_url = parsed.base_url.rstrip("/")
         self.http = HttpSettings.from_options(self.options, owner="Github")
 
     def make_client(self) -> HttpClient:

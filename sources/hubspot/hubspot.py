@@ -103,7 +103,6 @@ from urllib.parse import urlencode
 from pyspark.sql.types import StructType
 
 from sources.http import HttpSettings, SharedRateLimiter
-from sources.http.settings import OPTION_NAMES as HTTP_OPTIONS
 from sources.hubspot import incremental
 from sources.hubspot.api import DEFAULT_BASE_URL, HTTP_DEFAULTS, HubSpotApi, HubSpotApiError
 from sources.hubspot.incremental import ID_PROPERTY, Position, id_of, to_ms
@@ -124,7 +123,7 @@ from sources.interface import (
 )
 from sources.interface.options import raw_option
 from sources.interface.read_limits import NO_LIMITS
-from sources.toolkit import HttpConnector, Opt, OptionSet, value_at
+from sources.toolkit import HTTP_OPTIONS, HttpConnector, Opt, OptionSet, value_at
 
 log = logging.getLogger("lakeflow.hubspot")
 
@@ -149,9 +148,6 @@ CONNECTION = OptionSet(
     Opt("access_token", secret=True, doc="a legacy private app's access token"),
     Opt("base_url", default=DEFAULT_BASE_URL),
 )
-#: Connection options (README "Connection parameters"): what a Unity Catalog connection may
-#: store. One of ``service_key`` / ``access_token`` is the credential; both are secret.
-CONNECTION_OPTIONS = (*CONNECTION.names, *HTTP_OPTIONS)
 TABLE = OptionSet(
     Opt("properties", list, empty=[]),
     Opt("associations", list, empty=[]),   # "": none; absent: the table's default associations
@@ -163,9 +159,6 @@ TABLE = OptionSet(
     Opt("ten_second_limit", int, default=100, low=1),
     Opt("search_per_second", int, default=4, low=1),
 )
-#: Per-table options (README "Table options"): the names a connection's
-#: ``externalOptionsAllowList`` must list for them to reach the connector.
-TABLE_OPTIONS = TABLE.names
 #: What :func:`_table_options` returns: the ``TABLE`` options plus ``start_ms``,
 #: ``lookback_ms`` and ``list_limit``.
 TableOptions = SimpleNamespace
@@ -241,6 +234,10 @@ def _norm(name: str) -> str:
 # ----------------------------------------------------------------------------------------
 class HubSpotLakeflowConnect(HttpConnector, SupportsPartition, SupportsReadLimits):
     """Reads HubSpot CRM objects (see the module docstring for tables and options)."""
+
+    #: One of ``service_key`` / ``access_token`` is the credential; both are secret.
+    CONNECTION_OPTIONS = OptionSet(CONNECTION, HTTP_OPTIONS)
+    TABLE_OPTIONS = TABLE
 
     def __init__(self, options: dict[str, str]) -> None:
         super().__init__(dict(options))

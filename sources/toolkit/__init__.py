@@ -12,7 +12,7 @@ from sources.toolkit.cursors import (
     same_cursor,
 )
 from sources.toolkit.http_connector import HttpConnector
-from sources.toolkit.options import Opt, OptionSet
+from sources.toolkit.options import HTTP_OPTIONS, Opt, OptionSet
 from sources.toolkit.schema import (
     BOOLEAN, DATE, DOUBLE, EPOCH_SECONDS, LONG, STRING, TIMESTAMP, array_of, money, struct,
 )
@@ -35,5 +35,5 @@ __all__ = [
     "BodyTokenPaginator", "CursorError", "InclusiveCursor", "KeysetOffset", "KeysetPaginator", "LinkHeaderPaginator",
     "OffsetPaginator", "Opt", "OptionSet", "Page", "PageError", "PageNumberPaginator", "Paginator", "SinglePage", "StartingAfterPaginator",
     "Window", "Windows", "cursor_key", "parse_instant", "records_at", "same_cursor", "value_at",
-    "HttpConnector", "BOOLEAN", "DATE", "DOUBLE", "EPOCH_SECONDS", "LONG", "STRING", "TIMESTAMP", "array_of", "money", "struct",
+    "HttpConnector", "HTTP_OPTIONS", "BOOLEAN", "DATE", "DOUBLE", "EPOCH_SECONDS", "LONG", "STRING", "TIMESTAMP", "array_of", "money", "struct",
 ]

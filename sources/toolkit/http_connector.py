@@ -6,7 +6,10 @@ rules) and gets:
 * ``self.client``, created on first use, so the connector pickles without it (Spark ships
   connectors to its Python workers) — :meth:`__getstate__` drops it;
 * a ``repr`` that shows the options with secret values masked;
-* :meth:`check_table`, the unknown-table check every method starts with.
+* :meth:`check_table`, the unknown-table check every method starts with;
+* the option declarations ``CONNECTION_OPTIONS`` (the shared client's :data:`HTTP_OPTIONS`;
+  a subclass adds its own: ``OptionSet(OWN, HTTP_OPTIONS)``) and ``TABLE_OPTIONS`` (none),
+  which ``lakeflow uc`` reads to build a Unity Catalog connection.
 
     class ShopConnector(HttpConnector):
         def list_tables(self):
@@ -22,12 +25,17 @@ from __future__ import annotations
 
 from sources.http import HttpClient, redact_mapping
 from sources.interface import LakeflowConnect, UnknownTableError
+from sources.toolkit.options import HTTP_OPTIONS, OptionSet
 
 
 class HttpConnector(LakeflowConnect):
     """Base of connectors that read one HTTP API (see the module docstring)."""
 
     _client: HttpClient | None = None
+    #: The connection options a connection may hold (README "Connection parameters").
+    CONNECTION_OPTIONS: OptionSet = HTTP_OPTIONS
+    #: The per-table options (README "Table options"): what a connection lets through.
+    TABLE_OPTIONS: OptionSet = OptionSet()
 
     def make_client(self) -> HttpClient:
         raise NotImplementedError(f"{type(self).__name__}.make_client() must build the HttpClient")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Mapping
 
+from sources.http.settings import HttpSettings
 from sources.interface.errors import ConnectorError
 from sources.interface.options import _label, float_option, int_option, normalized, option
 
@@ -59,9 +60,13 @@ class Opt:
 
 
 class OptionSet:
-    """The options a connector (or a table) accepts; see the module docstring."""
+    """The options a connector (or a table) accepts; see the module docstring. Built from
+    :class:`Opt` and other sets (``OptionSet(OWN, HTTP_OPTIONS)``). A connector declares its
+    sets as the class attributes ``CONNECTION_OPTIONS`` and ``TABLE_OPTIONS`` (what a Unity
+    Catalog connection may store, and let through per table)."""
 
-    def __init__(self, *opts: Opt):
+    def __init__(self, *items: "Opt | OptionSet"):
+        opts = [o for item in items for o in (item.opts.values() if isinstance(item, OptionSet) else (item,))]
         self.opts = {o.name: o for o in opts}
         if len(self.opts) != len(opts):
             raise ValueError("OptionSet: an option is declared twice")
@@ -128,3 +133,17 @@ def _missing(opt: Opt, owner: str, raw: Any) -> Any:
         what = f": {opt.doc}" if opt.doc else ""
         raise ConnectorError(f"{_label(opt.name, owner)} is required{what}.")
     return list(opt.default) if isinstance(opt.default, (list, tuple)) else opt.default
+
+
+#: The shared HTTP client's connection options, with its defaults (read by
+#: :meth:`~sources.http.settings.HttpSettings.from_options`, which applies these bounds).
+_HTTP = HttpSettings()
+HTTP_OPTIONS = OptionSet(
+    Opt("connect_timeout", float, default=_HTTP.connect_timeout, low=0.001, doc="seconds to connect"),
+    Opt("read_timeout", float, default=_HTTP.read_timeout, low=0.001, doc="seconds to wait for a response"),
+    Opt("retry_max_attempts", int, default=_HTTP.max_attempts, low=1, doc="attempts per request"),
+    Opt("retry_base_delay", float, default=_HTTP.base_delay, doc="first backoff, seconds"),
+    Opt("retry_max_delay", float, default=_HTTP.max_delay, doc="longest backoff, seconds"),
+    Opt("request_deadline", float, default=_HTTP.deadline, low=0.001,
+        doc="seconds one request may take, retries and waits included"),
+)

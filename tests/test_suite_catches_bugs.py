@@ -1,6 +1,6 @@
 """The suite catches known connector bugs: seeded-bug variants of the example connector (its
-hand-written sandbox) and of the GitHub connector (a declared sandbox whose cursors have second
-resolution) must each fail the truth checks with a message naming the real cause. Prints the
+hand-written sandbox) and of the GitHub and Stripe connectors (declared sandboxes whose cursors
+have second resolution) must each fail the truth checks with a message naming the real cause. Prints the
 score."""
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from sources.example.sandbox import ExampleSandbox
 from sources.example import ExampleLakeflowConnect
 from sources.github import GithubLakeflowConnect
 from sources.github.sandbox import OWNER, REPO, GithubSandbox
+from sources.stripe import StripeLakeflowConnect
+from sources.stripe.sandbox import StripeSandbox
 from sources.toolkit import parse_instant
 
 
@@ -96,8 +98,19 @@ class ExclusiveSince(GithubLakeflowConnect):
             del self.client.paginate
 
 
+class CreatedGreaterThan(StripeLakeflowConnect):
+    """Reads on with ``created[gt]`` instead of ``created[gte]``: events created in the same
+    second as the last one read are lost (the bug the suite once let through)."""
+
+    def _pages(self, table, params):
+        if "created[gte]" in params:
+            params = {**{k: v for k, v in params.items() if k != "created[gte]"}, "created[gt]": params["created[gte]"]}
+        return super()._pages(table, params)
+
+
 #: variant -> (table, what the failure must say)
 SEEDED = {
+    CreatedGreaterThan: ("events", r"written at the cursor value of the last record read .* were lost"),
     ExclusiveSince: ("issues", r"written at the cursor value of the last record read .* were lost"),
     ExclusiveCursor: ("customers", r"sharing one cursor value were lost"),
     FirstPageOnly: ("customers", r"a full read lost \d+ of 300 keys"),
@@ -111,7 +124,9 @@ SEEDED = {
 
 def _problems(variant, table):
     github = issubclass(variant, GithubLakeflowConnect)
-    with (GithubSandbox() if github else ExampleSandbox(event_count=200)) as sandbox:
+    sandbox = (GithubSandbox() if github else StripeSandbox() if issubclass(variant, StripeLakeflowConnect)
+               else ExampleSandbox(event_count=200))
+    with sandbox:
         options = sandbox.connection_options()
         if github:
             options.update(owner=OWNER, repo=REPO)
@@ -123,6 +138,7 @@ def test_the_real_connectors_pass():
     for table in ("customers", "orders", "events", "products"):
         assert _problems(ExampleLakeflowConnect, table) == []
     assert _problems(GithubLakeflowConnect, "issues") == []
+    assert _problems(StripeLakeflowConnect, "events") == []
 
 
 def test_suite_catches_every_seeded_bug(capsys):

@@ -131,8 +131,9 @@ class KeysetPaging(SizedPaging):
 @dataclass(frozen=True)
 class StartingAfterPaging(SizedPaging):
     """``?starting_after=<id>&limit=M`` (Stripe): the page after the record with that id in
-    the listing's order, and ``has_more`` (at ``has_more_path``) in the body. An id that is
-    not in the listing answers the API's validation error."""
+    the listing's order, and ``has_more`` (at ``has_more_path``) in the body, with Stripe's
+    ``"object": "list"`` and ``url``. An id that is not in the listing answers the API's
+    validation error."""
 
     param: str = "starting_after"
     has_more_path: str = "has_more"
@@ -147,4 +148,4 @@ class StartingAfterPaging(SizedPaging):
                 raise sandbox.fail(sandbox.validation_status, f"No such object: '{after}'")
             start = ids.index(after) + 1
         chunk = records[start:start + size]
-        return chunk, {self.has_more_path: start + size < len(records)}, {}
+        return chunk, {"object": "list", "url": request.path, self.has_more_path: start + size < len(records)}, {}

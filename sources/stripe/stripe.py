@@ -1,0 +1,134 @@
+"""``StripeLakeflowConnect``: a Stripe account's customers, charges, invoices, subscriptions and
+events as Spark tables, read through Stripe's REST API (see ``stripe_api_doc.md``).
+
+Connection options: ``api_key`` (required; a secret or restricted key, ``sk_…``/``rk_…``, sent
+as ``Authorization: Bearer``), ``base_url`` (default ``https://api.stripe.com``), ``page_size``
+(1–100, default 100) and the shared client's ``connect_timeout``, ``read_timeout``,
+``retry_*`` and ``request_deadline``.
+
+Stripe's lists have one time filter, ``created``, a creation time that updates leave alone.
+``customers``, ``charges``, ``invoices`` and ``subscriptions`` are therefore **snapshots**,
+read whole on every run (``starting_after`` paging; subscriptions with ``status=all``), so
+updates and deletions show at the next run. ``events`` (what changed, 30 days of it) is
+**append** on ``created`` (epoch seconds): ``created[gte]=<cursor>`` (inclusive) and the ids
+already read at the cursor in the offset (an :class:`InclusiveCursor`), so events written in
+the same second as the last one read are neither lost nor repeated.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from pyspark.sql.types import StructType
+
+from sources.http import HttpClient, HttpSettings
+from sources.http.retry import RetryPolicy
+from sources.interface import ReadLimits, SupportsReadLimits
+from sources.interface.read_limits import NO_LIMITS
+from sources.toolkit import (
+    BOOLEAN, EPOCH_SECONDS, HTTP_OPTIONS, LONG, STRING, HttpConnector, InclusiveCursor, Opt, OptionSet,
+    StartingAfterPaginator, cursor_key, struct,
+)
+
+DEFAULT_BASE_URL = "https://api.stripe.com"
+#: The API version the schemas were written against (sent as ``Stripe-Version``).
+API_VERSION = "2024-06-20"
+
+OPTIONS = OptionSet(
+    Opt("api_key", secret=True, required=True, doc="a Stripe secret or restricted key (sk_… or rk_…)"),
+    Opt("base_url", default=DEFAULT_BASE_URL),
+    Opt("page_size", int, default=100, low=1, high=100),
+)
+
+_SNAPSHOT = {"primary_keys": ["id"], "cursor_field": None, "ingestion_type": "snapshot"}
+METADATA = {
+    "customers": _SNAPSHOT, "charges": _SNAPSHOT, "invoices": _SNAPSHOT, "subscriptions": _SNAPSHOT,
+    "events": {"primary_keys": ["id"], "cursor_field": "created", "ingestion_type": "append"},
+}
+#: table -> (path, query every request sends)
+LISTINGS = {
+    "customers": ("/v1/customers", {}),
+    "charges": ("/v1/charges", {}),
+    "invoices": ("/v1/invoices", {}),
+    "subscriptions": ("/v1/subscriptions", {"status": "all"}),
+    "events": ("/v1/events", {}),
+}
+SCHEMAS: dict[str, StructType] = {
+    "customers": struct(id=STRING, object=STRING, email=STRING, name=STRING, description=STRING, balance=LONG,
+                        currency=STRING, delinquent=BOOLEAN, livemode=BOOLEAN, metadata=struct(tier=STRING),
+                        created=EPOCH_SECONDS),
+    "charges": struct(id=STRING, object=STRING, amount=LONG, currency=STRING, status=STRING, customer=STRING,
+                      paid=BOOLEAN, refunded=BOOLEAN, description=STRING, livemode=BOOLEAN, created=EPOCH_SECONDS),
+    "invoices": struct(id=STRING, object=STRING, customer=STRING, status=STRING, total=LONG, currency=STRING,
+                       subscription=STRING, livemode=BOOLEAN, created=EPOCH_SECONDS),
+    "subscriptions": struct(id=STRING, object=STRING, customer=STRING, status=STRING,
+                            current_period_start=EPOCH_SECONDS, current_period_end=EPOCH_SECONDS, livemode=BOOLEAN,
+                            created=EPOCH_SECONDS),
+    "events": struct(id=STRING, object=STRING, type=STRING, api_version=STRING, livemode=BOOLEAN,
+                     data=struct(object=struct(id=STRING, object=STRING)), created=EPOCH_SECONDS),
+}
+
+
+def _rate_limited(status: int, headers, body: str) -> str | None:
+    """429 is retried (with backoff); so is any answer Stripe marks ``Stripe-Should-Retry: true``."""
+    if status == 429 or headers.get("Stripe-Should-Retry") == "true":
+        return "retry"
+    return None
+
+
+class StripeLakeflowConnect(HttpConnector, SupportsReadLimits):
+    """Reads Stripe (see the module docstring)."""
+
+    CONNECTION_OPTIONS = OptionSet(OPTIONS, HTTP_OPTIONS)
+    TABLE_OPTIONS = OptionSet()
+
+    def __init__(self, options: dict[str, str]) -> None:
+        super().__init__(dict(options))
+        parsed = OPTIONS.parse(self.options, owner="Stripe")
+        self._key = parsed.api_key
+        self.base_url = parsed.base_url.rstrip("/")
+        self.page_size = parsed.page_size
+        self.http = HttpSettings.from_options(self.options, owner="Stripe")
+
+    def make_client(self) -> HttpClient:
+        headers = {"Authorization": f"Bearer {self._key}", "Stripe-Version": API_VERSION}
+        return HttpClient.from_settings(self.base_url, self.http, headers=headers, secrets=[self._key],
+                                        retry=RetryPolicy(classify=_rate_limited))
+
+    def list_tables(self) -> list[str]:
+        return list(METADATA)
+
+    def get_table_schema(self, table_name: str, table_options: dict[str, str]) -> StructType:
+        return SCHEMAS[self.check_table(table_name)]
+
+    def read_table_metadata(self, table_name: str, table_options: dict[str, str]) -> dict:
+        return dict(METADATA[self.check_table(table_name)])
+
+    def _pages(self, table: str, params: dict) -> Iterator[list]:
+        path, query = LISTINGS[table]
+        return self.client.paginate(path, StartingAfterPaginator(limit=self.page_size), params={**query, **params})
+
+    def read_table(self, table_name: str, start_offset: dict, table_options: dict[str, str], *,
+                   limits: ReadLimits = NO_LIMITS) -> tuple[Iterator[dict], dict | None]:
+        if METADATA[self.check_table(table_name)]["ingestion_type"] == "snapshot":
+            return (record for page in self._pages(table_name, {}) for record in page), None
+        state = InclusiveCursor.parse(start_offset, table_name)
+        end = None if limits.end_offset is None else InclusiveCursor.parse(limits.end_offset, table_name)
+        params = {} if state.since is None else {"created[gte]": int(state.since)}
+        newest: dict = {}  # newest first; a page shift under concurrent writes may repeat one
+        for page in self._pages(table_name, params):
+            for record in page:
+                newest.setdefault(record["id"], record)
+        out: list = []
+        for record in sorted(newest.values(), key=lambda r: (cursor_key(r["created"]), r["id"])):
+            if end is not None and (cursor_key(record["created"]) > cursor_key(end.cursor) or (
+                    cursor_key(record["created"]) == cursor_key(end.cursor) and record["id"] not in end.seen_at_cursor)):
+                continue  # past a replay's end
+            if limits.max_records and len(out) >= limits.max_records:
+                break
+            out += state.take([record], "created", "id")
+        else:
+            if end is not None:  # everything up to the replay's end was returned
+                return iter(out), dict(limits.end_offset)
+        offset = state.to_offset()
+        return iter(out), offset and {**offset, "seen_at_cursor": sorted(offset["seen_at_cursor"])}

@@ -64,9 +64,11 @@ class StripeSandbox(DeclaredSandbox):
     name = "stripe"
     auth = BearerAuth(API_KEY, option="api_key")
     error_body = {"error": {"message": "{message}", "type": "invalid_request_error"}}
+    unauthorized_message = "Invalid API Key provided"
     tables = (
         _listing("customers", "/v1/customers", CUSTOMER, 140, filters=CREATED, writes=("create", "update", "delete"),
-                 update_method="POST", delete_body=lambda r: {"id": r["id"], "object": "customer", "deleted": True}),
+                 update_method="POST", create_status=200,
+                 delete_body=lambda r: {"id": r["id"], "object": "customer", "deleted": True}),
         _listing("charges", "/v1/charges", CHARGE, 230, filters=CREATED),
         _listing("invoices", "/v1/invoices", INVOICE, 160, filters=CREATED),
         _listing("subscriptions", "/v1/subscriptions", SUBSCRIPTION, 120, filters=CREATED),

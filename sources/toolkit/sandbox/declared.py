@@ -113,6 +113,7 @@ class Table:
     append_only: bool = False
     cursor_moves_on_update: bool = True
     update_method: str = "PATCH"
+    create_status: int = 201
     delete_body: Callable[[dict], dict] | None = None
 
     @property
@@ -137,6 +138,8 @@ class DeclaredSandbox(SandboxServer):
     #: The body of every error, ``{message}`` and ``{status}`` filled in.
     error_body: dict = {"error": "{message}"}
     validation_status: int = 400
+    #: The message of a 401 answer.
+    unauthorized_message: str = "Bad credentials"
 
     def __init__(self, token: str | None = None, seed: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -245,7 +248,7 @@ class DeclaredSandbox(SandboxServer):
         return SandboxError(self.error(status, message))
 
     def authenticate(self, request: Request) -> Response | None:
-        return None if self.auth.accepts(request) else self.error(401, "Bad credentials")
+        return None if self.auth.accepts(request) else self.error(401, self.unauthorized_message)
 
     def not_found(self, request: Request) -> Response:
         return self.error(404, "Not Found")
@@ -372,7 +375,7 @@ class DeclaredSandbox(SandboxServer):
             with self.lock:
                 record = self.create_record(table.name, self._settable(table, body), at=self.now())
                 self.on_write(table, record, body, created=True)
-                return Response.json(copy.deepcopy(record), status=201)
+                return Response.json(copy.deepcopy(record), status=table.create_status)
         return create
 
     def _updater(self, table: Table) -> Callable:

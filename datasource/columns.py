@@ -50,6 +50,20 @@ def _field(schema: StructType, name: str) -> StructField | None:
     return lowered[0] if len(lowered) == 1 else None
 
 
+def field_at(schema: StructType, path: str) -> StructField | None:
+    """The field a dotted ``path`` names through struct fields (``commit.committer.date``),
+    exact names first; ``None`` when a step is missing or not a struct (arrays are not
+    entered: a path through one names no single value)."""
+    current: StructType | None = schema
+    found: StructField | None = None
+    for part in path.split("."):
+        found = _field(current, part) if isinstance(current, StructType) else None
+        if found is None:
+            return None
+        current = found.dataType if isinstance(found.dataType, StructType) else None
+    return found
+
+
 def check_paths(schema: StructType, paths: Sequence[str], option: str) -> list[str]:
     """The paths of ``paths`` that name no column or struct field of ``schema``."""
     bad = []

@@ -33,6 +33,7 @@ from pyspark.sql.types import ArrayType, MapType, StructType
 
 from datasource import register
 from datasource.arrow_convert import ArrowConverter
+from datasource.columns import field_at
 from sources.interface.contract import offset_key, validate_metadata
 from harness.conformance.config import MODE_ENV, dev_config_path, env_names, live_options
 from harness.conformance.reading import LoopRead, key_of, poll, read_all
@@ -368,14 +369,15 @@ class LakeflowConnectTests:
             meta = self.connector.read_table_metadata(table, self.opts(table))
             checked = validate_metadata(table, meta)
             assert checked["ingestion_type"] in INGESTION_TYPES
-            names = set(self.connector.get_table_schema(table, self.opts(table)).fieldNames())
-            missing = [k for k in checked["primary_keys"] if k.split(".")[0] not in names]
-            assert not missing, f"{table}: primary keys {missing} are not in the schema"
+            schema = self.connector.get_table_schema(table, self.opts(table))
+            missing = [k for k in checked["primary_keys"] if k not in schema.fieldNames()]
+            assert not missing, f"{table}: primary keys {missing} are not top-level columns of the schema"
             cursor = checked["cursor_field"]
             if checked["ingestion_type"] != "snapshot":
                 assert cursor, f"{table}: {checked['ingestion_type']} needs a cursor_field"
             if cursor:
-                assert cursor.split(".")[0] in names, f"{table}: cursor field {cursor!r} is not in the schema"
+                assert field_at(schema, cursor) is not None, (
+                    f"{table}: cursor field {cursor!r} is not a column (or a dotted path through struct fields) of the schema")
             if checked["ingestion_type"] == "cdc_with_deletes":
                 assert type(self.connector).read_table_deletes is not LakeflowConnect.read_table_deletes, (
                     f"{table} is cdc_with_deletes but the connector does not implement read_table_deletes"

@@ -30,9 +30,9 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, StructField, StructType, TimestampType
 
-from datasource.columns import project
+from datasource.columns import field_at, project
 from harness.pipeline import crashpoints
-from harness.pipeline.delta_target import DeltaTarget, committing, quote
+from harness.pipeline.delta_target import DeltaTarget, committing, quote, quote_path
 from harness.pipeline.schema_changes import SchemaDiff, check, diff, target_type
 from harness.pipeline.spec import TablePlan
 
@@ -126,7 +126,7 @@ class TableWriter:
         if self.plan.scd_type == 2:
             seq_type = (
                 TimestampType() if self.plan.ingestion_type == "snapshot"
-                else source_schema[self.plan.sequence_by].dataType
+                else field_at(source_schema, self.plan.sequence_by).dataType
             )
             return StructType([*source_schema.fields, StructField(START_AT, seq_type), StructField(END_AT, seq_type)])
         return source_schema
@@ -152,7 +152,7 @@ class TableWriter:
         if self.tombstones is not None:
             if self.tombstones.schema(spark) is None:  # cheaper than asking a missing table's details
                 keys = [source_schema[k] for k in self.plan.primary_keys]
-                seq = source_schema[self.plan.sequence_by]
+                seq = field_at(source_schema, self.plan.sequence_by)
                 self.tombstones.create(spark, StructType([*keys, StructField(_SEQ, seq.dataType)]))
                 self._stones = False
             else:
@@ -254,7 +254,8 @@ class TableWriter:
         columns = [f.name for f in data_schema.fields]
         if self._empty:
             return self._write(latest.where(~F.col(IS_DELETE)).select(*columns), known)
-        newer = f"(t.{quote(seq)} IS NULL OR s.{quote(seq)} >= t.{quote(seq)})"
+        at = quote_path(seq.split("."))  # the sequence may be a path into a struct
+        newer = f"(t.{at} IS NULL OR s.{at} >= t.{at})"
         return self._merge(spark, latest, _key_match(keys), [
             f"WHEN MATCHED AND s.{IS_DELETE} AND {newer} THEN DELETE",
             f"WHEN MATCHED AND NOT s.{IS_DELETE} AND {newer} THEN UPDATE SET {_set(columns)}",

@@ -36,6 +36,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from datasource.columns import field_at
+
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -266,9 +268,13 @@ def resolve(spec: PipelineSpec, connector, schema_of=None) -> list[TablePlan]:
         if table.primary_keys or table.sequence_by or table.include_columns or table.exclude_columns:
             schema = schema_of(table.source_table, dict(options))
             columns = {f.name for f in schema.fields}
-            for column in [*(table.primary_keys or []), *([table.sequence_by] if table.sequence_by else [])]:
+            for column in table.primary_keys or []:
                 if column not in columns:
-                    problems.append(f"{where}: column {column!r} is not in the table's schema ({', '.join(sorted(columns))})")
+                    problems.append(f"{where}: primary key {column!r} is not a top-level column of the table's schema "
+                                    f"({', '.join(sorted(columns))})")
+            if table.sequence_by and field_at(schema, table.sequence_by) is None:
+                problems.append(f"{where}: sequence_by {table.sequence_by!r} is not a column (or a dotted path through "
+                                f"struct fields) of the table's schema ({', '.join(sorted(columns))})")
             problems.extend(f"{where}: {p}" for p in _selection_problems(
                 table, schema, keys, sequence, meta.get("cursor_field")))
         plans.append(TablePlan(

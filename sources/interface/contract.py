@@ -80,6 +80,11 @@ def validate_metadata(table: str, meta: Any) -> dict:
     keys = meta.get("primary_keys") or []
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise ConnectorError(f"read_table_metadata({table!r}): primary_keys must be a list of column names")
+    nested = [k for k in keys if "." in k]
+    if nested:
+        raise ConnectorError(
+            f"read_table_metadata({table!r}): primary keys are top-level columns; {nested} are nested paths "
+            "(a key inside a struct cannot be merged on): name top-level columns")
     if ingestion in ("cdc", "cdc_with_deletes") and (not keys or not meta.get("cursor_field")):
         raise ConnectorError(
             f"read_table_metadata({table!r}): ingestion_type {ingestion!r} needs primary_keys and a cursor_field"

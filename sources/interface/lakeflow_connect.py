@@ -58,8 +58,9 @@ class LakeflowConnect(ABC):
         * nested objects stay nested: a ``StructType`` field, not flattened columns, and a
           ``StructType`` rather than a ``MapType`` wherever the keys are known;
         * integers are ``LongType`` rather than ``IntegerType`` (APIs grow their ids);
-        * every primary key and the cursor field named by :meth:`read_table_metadata` are
-          top-level fields of this schema.
+        * every primary key named by :meth:`read_table_metadata` is a top-level field of this
+          schema; the cursor field is a top-level field or a dotted path through struct
+          fields (``commit.committer.date``), never through an array.
 
         Args:
             table_name: one of :meth:`list_tables`.
@@ -74,8 +75,9 @@ class LakeflowConnect(ABC):
         Returns:
             A dict with:
 
-            * ``primary_keys``: list of column names identifying a record;
-            * ``cursor_field``: the column whose value moves forward when a record changes
+            * ``primary_keys``: list of top-level column names identifying a record;
+            * ``cursor_field``: the column (or dotted path into structs) whose value moves
+              forward when a record changes
               (needed by ``cdc``, ``cdc_with_deletes`` and ``append``);
             * ``ingestion_type``: one of ``snapshot`` (re-read whole every time), ``cdc``
               (upserts by primary key), ``cdc_with_deletes`` (upserts plus

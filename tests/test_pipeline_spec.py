@@ -81,7 +81,7 @@ def test_source_errors_are_collected_and_named(connector):
     text = str(err.value)
     assert "tables[0] ('invoices'): source 'example' has no table 'invoices'; its tables: products, customers, orders, events" in text
     assert "tables[1] ('events'): scd_type 2 needs changes by primary key, but 'events' is an append table" in text
-    assert "tables[2] ('customers'): column 'no_such_column' is not in the table's schema" in text
+    assert "tables[2] ('customers'): sequence_by 'no_such_column' is not a column (or a dotted path through struct fields) of the table's schema" in text
 
 
 class _NoKeyConnector(PagedLakeflowConnect):

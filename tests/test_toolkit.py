@@ -353,3 +353,25 @@ def test_an_option_given_empty_can_mean_something_else_than_absent():
     assert names.parse({"associations": []}).associations == []
     assert names.parse({"associations": "deals, tickets"}).associations == ["deals", "tickets"]
     assert names.parse({"fields": ""}).fields == ["a"]   # without ``empty``, blank counts as absent
+
+
+def test_inclusive_cursor_read_is_one_bounded_call_of_an_offset_loop():
+    """``InclusiveCursor.read``: oldest first whatever the listing's order, at most
+    ``max_records``, nothing past a replay's end, the same offset for ties in any order, and
+    reading on from an offset returns only what is new (ties at the cursor included)."""
+    from sources.interface import ReadLimits
+    from sources.toolkit import InclusiveCursor
+
+    rows = [{"id": i, "t": t} for i, t in [(5, 20), (3, 10), (4, 20), (1, 10), (2, 10), (6, 30)]]
+    read = lambda state, recs, limits=None: state.read(recs, lambda r: r["t"], lambda r: r["id"], "t", limits)  # noqa: E731
+    everything, final = read(InclusiveCursor(), rows)
+    assert [r["id"] for r in everything] == [1, 2, 3, 4, 5, 6] and final == {"cursor": 30, "seen_at_cursor": [6]}
+    first, offset = read(InclusiveCursor(), rows, ReadLimits(max_records=4))
+    assert [r["id"] for r in first] == [1, 2, 3, 4] and offset == {"cursor": 20, "seen_at_cursor": [4]}
+    _, same = read(InclusiveCursor(), list(reversed(rows)), ReadLimits(max_records=4))
+    assert same == offset
+    later = [r for r in rows if r["t"] >= 20] + [{"id": 7, "t": 20}]  # written at the cursor since
+    rest, end = read(InclusiveCursor.parse(offset, "t"), later)
+    assert [r["id"] for r in rest] == [5, 7, 6] and end == {"cursor": 30, "seen_at_cursor": [6]}
+    replay, stop = read(InclusiveCursor(), rows + [{"id": 7, "t": 20}], ReadLimits(end_offset=offset))
+    assert [r["id"] for r in replay] == [1, 2, 3, 4] and stop == offset  # 5 and 7 are past the batch's end

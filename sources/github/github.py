@@ -97,6 +97,7 @@ class GithubLakeflowConnect(HttpConnector, SupportsReadLimits):
     CONNECTION_OPTIONS = OptionSet(OPTIONS, HTTP_OPTIONS)
     TABLE_OPTIONS = OptionSet(Opt("owner", doc="the repository's owner"), Opt("repo", doc="the repository's name"),
                               Opt("org", doc="the organisation whose repositories are listed"))
+    METADATA, SCHEMAS = METADATA, SCHEMAS
 
     def __init__(self, options: dict[str, str]) -> None:
         super().__init__(dict(options))
@@ -111,14 +112,6 @@ class GithubLakeflowConnect(HttpConnector, SupportsReadLimits):
         return HttpClient.from_settings(self.base_url, self.http, headers=headers, secrets=[self._token],
                                         retry=RetryPolicy(classify=_rate_limited))
 
-    def list_tables(self) -> list[str]:
-        return list(METADATA)
-
-    def get_table_schema(self, table_name: str, table_options: dict[str, str]) -> StructType:
-        return SCHEMAS[self.check_table(table_name)]
-
-    def read_table_metadata(self, table_name: str, table_options: dict[str, str]) -> dict:
-        return dict(METADATA[self.check_table(table_name)])
 
     def _path(self, table: str, table_options: dict[str, str]) -> str:
         names = ("org",) if table == "repositories" else ("owner", "repo")
@@ -135,7 +128,6 @@ class GithubLakeflowConnect(HttpConnector, SupportsReadLimits):
             pages = self.client.paginate(path, LinkHeaderPaginator(), params={**query, "per_page": 100})
             return (record for page in pages for record in page), None
         state = InclusiveCursor.parse(start_offset, table_name)
-        end = None if limits.end_offset is None else InclusiveCursor.parse(limits.end_offset, table_name)
         params = {**query, "per_page": 100}
         if sends_since and state.since:  # a second early: correct whether GitHub's bound is inclusive or not
             params["since"] = (parse_instant(state.since) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -147,21 +139,9 @@ class GithubLakeflowConnect(HttpConnector, SupportsReadLimits):
                     newest.setdefault(record[key], record)
             if state.since and page and cursor_key(_cursor(table_name, page[-1])) < cursor_key(state.since):
                 break  # newest first: the rest is older than the offset
-        ordered = sorted(newest.values(), key=lambda r: (cursor_key(_cursor(table_name, r)), r[key]))
-        out: list = []
-        for record in ordered:
-            value = _cursor(table_name, record)
-            if end is not None and (cursor_key(value) > cursor_key(end.cursor) or (
-                    cursor_key(value) == cursor_key(end.cursor) and record[key] not in end.seen_at_cursor)):
-                continue  # past a replay's end
-            if limits.max_records and len(out) >= limits.max_records:
-                break
-            out += [w["r"] for w in state.take([{"c": value, "k": record[key], "r": record}], "c", "k")]
-        else:
-            if end is not None:  # everything up to the replay's end was returned
-                return iter(out), dict(limits.end_offset)
-        offset = state.to_offset()  # ids sorted: the same offset whatever order GitHub gave ties in
-        return iter(out), offset and {**offset, "seen_at_cursor": sorted(offset["seen_at_cursor"])}
+        records, offset = state.read(newest.values(), lambda r: _cursor(table_name, r), lambda r: r[key], table_name,
+                                     limits)
+        return iter(records), offset
 
     def read_table_deletes(self, table_name: str, start_offset: dict, table_options: dict[str, str], *,
                            limits: ReadLimits = NO_LIMITS) -> tuple[Iterator[dict], dict]:

@@ -27,7 +27,7 @@ from sources.interface import ReadLimits, SupportsReadLimits
 from sources.interface.read_limits import NO_LIMITS
 from sources.toolkit import (
     BOOLEAN, EPOCH_SECONDS, HTTP_OPTIONS, LONG, STRING, HttpConnector, InclusiveCursor, Opt, OptionSet,
-    StartingAfterPaginator, cursor_key, struct,
+    StartingAfterPaginator, struct,
 )
 
 DEFAULT_BASE_URL = "https://api.stripe.com"
@@ -80,7 +80,7 @@ class StripeLakeflowConnect(HttpConnector, SupportsReadLimits):
     """Reads Stripe (see the module docstring)."""
 
     CONNECTION_OPTIONS = OptionSet(OPTIONS, HTTP_OPTIONS)
-    TABLE_OPTIONS = OptionSet()
+    METADATA, SCHEMAS = METADATA, SCHEMAS
 
     def __init__(self, options: dict[str, str]) -> None:
         super().__init__(dict(options))
@@ -95,15 +95,6 @@ class StripeLakeflowConnect(HttpConnector, SupportsReadLimits):
         return HttpClient.from_settings(self.base_url, self.http, headers=headers, secrets=[self._key],
                                         retry=RetryPolicy(classify=_rate_limited))
 
-    def list_tables(self) -> list[str]:
-        return list(METADATA)
-
-    def get_table_schema(self, table_name: str, table_options: dict[str, str]) -> StructType:
-        return SCHEMAS[self.check_table(table_name)]
-
-    def read_table_metadata(self, table_name: str, table_options: dict[str, str]) -> dict:
-        return dict(METADATA[self.check_table(table_name)])
-
     def _pages(self, table: str, params: dict) -> Iterator[list]:
         path, query = LISTINGS[table]
         return self.client.paginate(path, StartingAfterPaginator(limit=self.page_size), params={**query, **params})
@@ -113,22 +104,10 @@ class StripeLakeflowConnect(HttpConnector, SupportsReadLimits):
         if METADATA[self.check_table(table_name)]["ingestion_type"] == "snapshot":
             return (record for page in self._pages(table_name, {}) for record in page), None
         state = InclusiveCursor.parse(start_offset, table_name)
-        end = None if limits.end_offset is None else InclusiveCursor.parse(limits.end_offset, table_name)
         params = {} if state.since is None else {"created[gte]": int(state.since)}
         newest: dict = {}  # newest first; a page shift under concurrent writes may repeat one
         for page in self._pages(table_name, params):
             for record in page:
                 newest.setdefault(record["id"], record)
-        out: list = []
-        for record in sorted(newest.values(), key=lambda r: (cursor_key(r["created"]), r["id"])):
-            if end is not None and (cursor_key(record["created"]) > cursor_key(end.cursor) or (
-                    cursor_key(record["created"]) == cursor_key(end.cursor) and record["id"] not in end.seen_at_cursor)):
-                continue  # past a replay's end
-            if limits.max_records and len(out) >= limits.max_records:
-                break
-            out += state.take([record], "created", "id")
-        else:
-            if end is not None:  # everything up to the replay's end was returned
-                return iter(out), dict(limits.end_offset)
-        offset = state.to_offset()
-        return iter(out), offset and {**offset, "seen_at_cursor": sorted(offset["seen_at_cursor"])}
+        records, offset = state.read(newest.values(), lambda r: r["created"], lambda r: r["id"], table_name, limits)
+        return iter(records), offset

@@ -217,6 +217,31 @@ class InclusiveCursor:
             return {}
         return {"cursor": self.cursor, "seen_at_cursor": list(self.seen_at_cursor)}
 
+    def read(self, records: Iterable[Any], cursor_of: Callable[[Any], Any], id_of: Callable[[Any], Any],
+             table: str, limits: Any = None) -> tuple[list, dict]:
+        """One call of an offset loop over ``records`` (everything the listing returned from
+        :attr:`since`, in any order): the records not read before, oldest first (by cursor,
+        then id), at most ``limits.max_records`` of them and nothing past a replay's
+        ``limits.end_offset`` (a :class:`~sources.interface.ReadLimits`); and the offset to
+        return, its ids sorted so that ties listed in another order give the same offset."""
+        end_offset = None if limits is None else limits.end_offset
+        end = None if end_offset is None else InclusiveCursor.parse(end_offset, table)
+        cap = None if limits is None else limits.max_records
+        out: list = []
+        for record in sorted(records, key=lambda r: (cursor_key(cursor_of(r)), id_of(r))):
+            value, rid = cursor_of(record), id_of(record)
+            if end is not None and (cursor_key(value) > cursor_key(end.cursor) or (
+                    cursor_key(value) == cursor_key(end.cursor) and rid not in end.seen_at_cursor)):
+                continue  # past a replay's end
+            if cap and len(out) >= cap:
+                break
+            out += [w["r"] for w in self.take([{"c": value, "k": rid, "r": record}], "c", "k")]
+        else:
+            if end is not None:  # everything up to the replay's end was returned
+                return out, dict(end_offset)
+        offset = self.to_offset()
+        return out, offset and {**offset, "seen_at_cursor": sorted(offset["seen_at_cursor"])}
+
 
 @dataclass(frozen=True)
 class Window:

@@ -7,6 +7,9 @@ rules) and gets:
   connectors to its Python workers) — :meth:`__getstate__` drops it;
 * a ``repr`` that shows the options with secret values masked;
 * :meth:`check_table`, the unknown-table check every method starts with;
+* for a connector whose tables are fixed, ``list_tables``, ``get_table_schema`` and
+  ``read_table_metadata`` from its class attributes ``METADATA`` (table -> metadata) and
+  ``SCHEMAS`` (table -> ``StructType``);
 * the option declarations ``CONNECTION_OPTIONS`` (the shared client's :data:`HTTP_OPTIONS`;
   a subclass adds its own: ``OptionSet(OWN, HTTP_OPTIONS)``) and ``TABLE_OPTIONS`` (none),
   which ``lakeflow uc`` reads to build a Unity Catalog connection.
@@ -23,6 +26,8 @@ rules) and gets:
 
 from __future__ import annotations
 
+from pyspark.sql.types import StructType
+
 from sources.http import HttpClient, redact_mapping
 from sources.interface import LakeflowConnect, UnknownTableError
 from sources.toolkit.options import HTTP_OPTIONS, OptionSet
@@ -36,6 +41,21 @@ class HttpConnector(LakeflowConnect):
     CONNECTION_OPTIONS: OptionSet = HTTP_OPTIONS
     #: The per-table options (README "Table options"): what a connection lets through.
     TABLE_OPTIONS: OptionSet = OptionSet()
+    #: Fixed tables: table -> ``{"primary_keys", "cursor_field", "ingestion_type"}``, and its schema.
+    METADATA: dict[str, dict] = {}
+    SCHEMAS: dict[str, StructType] = {}
+
+    def list_tables(self) -> list[str]:
+        if not self.METADATA:
+            raise NotImplementedError(f"{type(self).__name__}: declare its tables in METADATA and SCHEMAS, "
+                                      "or implement list_tables, get_table_schema and read_table_metadata")
+        return list(self.METADATA)
+
+    def get_table_schema(self, table_name: str, table_options: dict[str, str]) -> StructType:
+        return self.SCHEMAS[self.check_table(table_name)]
+
+    def read_table_metadata(self, table_name: str, table_options: dict[str, str]) -> dict:
+        return dict(self.METADATA[self.check_table(table_name)])
 
     def make_client(self) -> HttpClient:
         raise NotImplementedError(f"{type(self).__name__}.make_client() must build the HttpClient")

@@ -89,6 +89,29 @@ def require_java() -> None:
     )
 
 
+def clear_unfinished_metastore(metastore: Path) -> bool:
+    """Remove a metastore database whose creation was cut off — a process killed while Derby
+    created it leaves ``metastore_db/`` without ``service.properties``, which Derby then
+    refuses to open ever after (``ERROR XBM0A``), failing every later run on the home. Such a
+    database never finished being created, so it holds no table; it is left alone while a
+    live process holds its lock (being created right now). Returns whether it was removed."""
+    import fcntl
+
+    database = metastore / "metastore_db"
+    if not database.is_dir() or (database / "service.properties").exists():
+        return False
+    lock = database / "db.lck"
+    if lock.exists():
+        with open(lock, "a") as held:
+            try:  # Derby holds this file locked (fcntl, as Java's FileChannel.lock) while it runs
+                fcntl.lockf(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return False
+            fcntl.lockf(held, fcntl.LOCK_UN)
+    shutil.rmtree(database, ignore_errors=True)
+    return True
+
+
 def delta_conf(home: Path) -> dict[str, str]:
     """Delta + a persistent Derby-backed Hive metastore and warehouse under ``home``."""
     metastore = home / "metastore"
@@ -152,6 +175,7 @@ def local_session(
     if delta:
         root = lakeflow_home(home)
         (root / "metastore").mkdir(parents=True, exist_ok=True)
+        clear_unfinished_metastore(root / "metastore")
         conf.update(delta_conf(root))
         log_file = log_file or root / "logs" / "spark.log"
     conf.update(extra_conf or {})

@@ -296,3 +296,33 @@ def test_a_second_run_on_a_home_in_use_fails_naming_the_holder(operated, tmp_pat
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_metastore_whose_creation_was_killed_is_cleared_unless_in_use(tmp_path):
+    """A run killed while Derby created the home's metastore leaves metastore_db/ without
+    service.properties, which Derby refuses ever after (seen in the crash test: every later run
+    failed with HiveException). The next session clears it — unless a live process holds
+    Derby's lock on it (a creation in progress)."""
+    from harness.spark import clear_unfinished_metastore
+
+    metastore = tmp_path / "metastore"
+    database = metastore / "metastore_db"
+    (database / "seg0").mkdir(parents=True)
+    (database / "db.lck").write_bytes(b"")
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import fcntl, sys, time
+        f = open({str(database / 'db.lck')!r}, "a")
+        fcntl.lockf(f, fcntl.LOCK_EX)
+        print("locked", flush=True)
+        sys.stdin.read()
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert clear_unfinished_metastore(metastore) is False and database.is_dir()  # in use: left alone
+    finally:
+        holder.communicate("", timeout=30)
+    assert clear_unfinished_metastore(metastore) is True and not database.exists()
+    complete = metastore / "metastore_db"
+    complete.mkdir()
+    (complete / "service.properties").write_text("derby")
+    assert clear_unfinished_metastore(metastore) is False and (complete / "service.properties").exists()

@@ -7,10 +7,12 @@ sources/stripe/stripe_api_doc.md), declared with the sandbox kit (sources/toolki
   only with ``status=all`` or ``status=canceled``) and ``/v1/events``: newest first, ``limit``
   (default 10, at most 100), ``starting_after=<id>``, ``has_more``; ``created[gte|gt|lte|lt]``
   on epoch seconds; events also by ``type``.
-* ``POST /v1/customers`` and ``POST /v1/customers/{id}`` with form-encoded bodies,
+* ``GET /v1/customers/{id}`` (a deleted one as ``{"id", "object": "customer", "deleted": true}``),
+  ``POST /v1/customers`` and ``POST /v1/customers/{id}`` with form-encoded bodies,
   ``DELETE /v1/customers/{id}`` answering ``{"id", "object": "customer", "deleted": true}``;
-  each write adds its event (``customer.created``, ``customer.updated``, ``customer.deleted``)
-  holding the customer's state, as Stripe does.
+  every change to a customer (through the API or a scenario) adds its event
+  (``customer.created``, ``customer.updated``, ``customer.deleted``) holding the customer's
+  state, as Stripe does; events filter by ``type`` with ``*`` wildcards (``customer.*``).
 * Timestamps are whole epoch seconds; writes in one second share it.
 """
 
@@ -19,8 +21,8 @@ from __future__ import annotations
 import copy
 
 from sources.toolkit.sandbox import (
-    BOOLEAN, EPOCH_SECONDS, INTEGER, STRING, BearerAuth, DeclaredSandbox, Filter, Request, StartingAfterPaging,
-    Table, derived, maybe, obj, one_of,
+    BOOLEAN, EPOCH_SECONDS, INTEGER, STRING, BearerAuth, DeclaredSandbox, Filter, Request, Response,
+    StartingAfterPaging, Table, derived, maybe, obj, one_of, route,
 )
 
 API_KEY = "sk_test_lakeflow_sandbox"
@@ -73,7 +75,7 @@ class StripeSandbox(DeclaredSandbox):
         _listing("invoices", "/v1/invoices", INVOICE, 160, filters=CREATED),
         _listing("subscriptions", "/v1/subscriptions", SUBSCRIPTION, 120, filters=CREATED),
         _listing("events", "/v1/events", EVENT, 260, ties=40, append_only=True,
-                 filters=(*CREATED, Filter("type", "type", "=="))),
+                 filters=(*CREATED, Filter("type", "type", "glob"))),
     )
 
     def records_for(self, table: Table, request: Request) -> list[dict]:
@@ -85,9 +87,24 @@ class StripeSandbox(DeclaredSandbox):
             return records
         return [r for r in records if r["status"] == status] if status else [r for r in records if r["status"] != "canceled"]
 
-    def on_write(self, table: Table, record: dict, body: dict, created: bool) -> None:
-        if table.name == "customers":
-            self._event("customer.created" if created else "customer.updated", record)
+    def demo_changes(self) -> str:
+        """``lakeflow demo``'s changes between its runs."""
+        done = super().demo_changes()
+        deleted = self.scenario("customers", "delete", 2)
+        return f"{done}; customers -{len(deleted)}"
+
+    # -- every change to a customer is an event holding its new state, as on Stripe ----------
+    def create_record(self, table_name: str, values: dict | None = None, at=None, i: int | None = None) -> dict:
+        record = super().create_record(table_name, values, at, i)
+        if table_name == "customers" and at is not None:  # a write, not the seed
+            self._event("customer.created", record)
+        return record
+
+    def update_record(self, table_name: str, record: dict, values: dict, at) -> dict:
+        record = super().update_record(table_name, record, values, at)
+        if table_name == "customers":
+            self._event("customer.updated", record)
+        return record
 
     def delete_record(self, table_name: str, record: dict, at) -> None:
         super().delete_record(table_name, record, at)
@@ -95,5 +112,15 @@ class StripeSandbox(DeclaredSandbox):
             self._event("customer.deleted", {**record, "deleted": True})
 
     def _event(self, kind: str, state: dict) -> None:
-        event = self.create_record("events", at=self.now())
+        event = super().create_record("events", at=self.now())
         event.update(type=kind, data={"object": copy.deepcopy(state)})
+
+    @route("GET", r"/v1/customers/(?P<customer>[^/]+)")
+    def retrieve_customer(self, request: Request, customer: str) -> Response:
+        """A customer as it is now; a deleted one as ``{"id", "object", "deleted": true}``."""
+        with self.lock:
+            if customer in self.rows["customers"]:
+                return Response.json(copy.deepcopy(self.rows["customers"][customer]))
+            if customer in self.deleted["customers"]:
+                return Response.json({"id": customer, "object": "customer", "deleted": True})
+        return self.error(404, f"No such customer: '{customer}'")

@@ -1,7 +1,7 @@
 """Write-back utilities for stripe: create marked customers through the API
-(``POST /v1/customers``, form-encoded, the marker in ``metadata``), so the suite can check that
-a fresh connector reads them; ``cleanup()`` deletes the customers this instance created
-(``DELETE /v1/customers/{id}``). Use a test-mode key (``sk_test_…``) for live runs.
+(``POST /v1/customers``, form-encoded, the marker in ``metadata``) and delete them
+(``DELETE /v1/customers/{id}``), so the suite can check that a fresh connector reads both;
+``cleanup()`` deletes the customers this instance created and did not delete yet. Use a test-mode key (``sk_test_…``) for live runs.
 """
 
 from __future__ import annotations
@@ -34,10 +34,25 @@ class StripeTestUtils(LakeflowConnectWriteTestUtils):
         return True, rows, {"id": "id", "email": "email", "name": "name"}
 
     def list_deletable_tables(self) -> list[str]:
-        return []  # customers is a snapshot table: a deleted customer is gone at the next read
+        return ["customers"]
 
     def delete_rows(self, table_name, number_of_rows):
-        return False, [], {}
+        """Delete ``number_of_rows`` customers this instance created (creating them first);
+        their ``customer.deleted`` events are the delete flow."""
+        if table_name not in self.list_deletable_tables():
+            return False, [], {}
+        mine = [key for table, key in self.created if table == "customers"]
+        if len(mine) < number_of_rows:
+            ok, _, _ = self.generate_rows_and_write("customers", number_of_rows - len(mine))
+            if not ok:
+                return False, [], {}
+            mine = [key for table, key in self.created if table == "customers"]
+        deleted = []
+        for customer in mine[:number_of_rows]:
+            body = self.connector.client.request("DELETE", f"/v1/customers/{customer}").json()
+            self.created.remove(("customers", customer))
+            deleted.append({"id": body["id"]})
+        return True, deleted, {"id": "id"}
 
     def cleanup(self) -> None:
         for _, customer in self.created:

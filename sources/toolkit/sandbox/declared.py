@@ -23,6 +23,7 @@ their own logic (HubSpot's search) add ``@route`` methods or override the hooks
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 import random
 import re
@@ -45,13 +46,15 @@ from sources.toolkit.sandbox.truth import TableTruth
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b,
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "in": lambda a, b: a in b,
+    "glob": lambda a, b: fnmatch.fnmatchcase(str(a), str(b)),
 }
 
 
 @dataclass(frozen=True)
 class Filter:
     """The query parameter ``param`` keeps records whose ``field`` (a dotted path) compares
-    with its value by ``op`` (``>=``, ``>``, ``<=``, ``<``, ``==``, ``!=``, ``in``: comma-separated).
+    with its value by ``op`` (``>=``, ``>``, ``<=``, ``<``, ``==``, ``!=``, ``in``: comma-separated,
+    ``glob``: ``*`` wildcards, as Stripe's ``type=customer.*``).
     ``default`` applies when the parameter is absent; ``any_value`` turns the filter off."""
 
     param: str

@@ -268,7 +268,7 @@ def test_a_batch_left_pending_by_a_kill_is_taken_from_delta_or_read_again(spark,
     from harness.pipeline.state import Checkpoint
 
     with ExampleSandbox(event_count=50) as sandbox:
-        spec = _spec(tmp_path, "pending", "options: {maxRecordsPerBatch: '40'}\ntables:\n  - source_table: customers\n")
+        spec = _spec(tmp_path, "pending", "options: {maxRecordsPerBatch: '120'}\ntables:\n  - source_table: customers\n")
         prepared = PreparedRun(str(spec), {}, sandbox)
         runner = PipelineRunner(prepared.spec, prepared.plans, spark, prepared.connection, tmp_path)
         assert runner.run().ok

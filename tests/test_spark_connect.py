@@ -65,14 +65,6 @@ def test_the_conformance_suite_runs_on_the_connect_target(server):
     assert " passed" in summary and "failed" not in summary, summary
 
 
-def test_stop_leaves_no_server(tmp_path):
-    state = connect_server.start(tmp_path)
-    out = _lakeflow("spark-connect", "stop", "--home", str(tmp_path))
-    assert out.returncode == 0 and f"stopped the server on {state.url}" in out.stdout
-    assert connect_server.status(tmp_path) is None
-    assert _lakeflow("spark-connect", "status", "--home", str(tmp_path)).returncode == 1
-
-
 def test_a_pipeline_runs_through_spark_connect_and_lands_the_truth(server, tmp_path):
     """`lakeflow pipeline run SPEC --target connect --remote URL`: the micro-batch function
     runs in the server's Python, the writer speaks SQL to Delta; the tables (read with
@@ -113,3 +105,12 @@ def test_a_pipeline_runs_through_spark_connect_and_lands_the_truth(server, tmp_p
     assert sum(1 for r in history if r["order_id"] in orders[:4]) == 8   # two versions per updated order
     done = [line for line in second.stdout.splitlines() if line.strip().startswith("orders: done")]
     assert done and "updated 4, deleted 2" in done[0], second.stdout[-2000:]
+
+
+def test_stop_leaves_no_server(server):
+    """Last in this module (pytest keeps file order): stops the module's server, whose
+    fixture then finds nothing left to stop."""
+    out = _lakeflow("spark-connect", "stop", "--home", str(server.home))
+    assert out.returncode == 0 and f"stopped the server on {server.url}" in out.stdout
+    assert connect_server.status(server.home) is None
+    assert _lakeflow("spark-connect", "status", "--home", str(server.home)).returncode == 1

@@ -62,6 +62,14 @@ def _state_file(home) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process runs (an exited child of this process is reaped, not counted: a
+    zombie answers signal 0, and a stop from the process that started the server waited its
+    whole grace for one)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:  # not our child: its parent or init reaps it
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -135,8 +143,12 @@ def start(home: str | os.PathLike | None = None, port: int | None = None,
 
 
 def _terminate(pid: int, grace: float = 20.0) -> None:
+    """SIGTERM to the server's Python, which stops Spark (its JVM goes with it); the whole
+    process group is killed if it is still there after ``grace`` seconds. (A SIGTERM to the
+    group reached the JVM too, whose shutdown then left the Python's ``spark.stop()`` hanging
+    until the kill: every stop took the full grace.)"""
     try:
-        os.killpg(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + grace

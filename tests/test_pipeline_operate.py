@@ -180,6 +180,22 @@ def test_a_hand_deleted_checkpoint_fails_the_table_with_the_fix(spark, operated)
     assert _ids(spark, "ops.events", "event_id") == _truth_ids(sandbox, "events", "event_id")
 
 
+def test_a_checkpoint_whose_table_is_gone_fails_the_table_with_the_fix(spark, operated):
+    """The mirror case: the checkpoint has committed batches, the table is gone (dropped, or
+    a run with --remote on another server's home). Reading on from the checkpoint would land
+    only later changes on an empty table (seen: a run that landed nothing and said done)."""
+    home, sandbox, spec = operated["home"], operated["sandbox"], operated["spec"]
+    spark.sql("DROP TABLE ops.customers")
+    result = _runner(spark, spec, sandbox, home).run()
+    (failed,) = result.failed
+    assert failed.destination == "customers" and "\n" not in failed.error
+    assert "committed batch" in failed.error and "does not exist" in failed.error, failed.error
+    assert "--full-refresh customers" in failed.error, failed.error
+    result, _ = _run(spark, spec, sandbox, home, full_refresh=["customers"])
+    assert result.ok
+    assert _ids(spark, "ops.customers", "customer_id") == _truth_ids(sandbox, "customers", "customer_id")
+
+
 def test_full_refresh_of_a_table_with_deletes_resets_its_tombstones(spark, operated):
     home, sandbox, spec = operated["home"], operated["sandbox"], operated["spec"]
     result, tables = _run(spark, spec, sandbox, home, full_refresh=["orders", "customers"])

@@ -26,9 +26,12 @@ def server(tmp_path_factory):
     connect_server.stop(home)
 
 
-def _lakeflow(*args: str, env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+def _lakeflow(*args: str, env: dict | None = None, timeout: int = 900, home=None) -> subprocess.CompletedProcess:
+    """The CLI from the project root; ``home``: this client's own Lakeflow home (with
+    ``--remote`` its checkpoints stay there, not in the server's), never the checkout's."""
+    local = {"LAKEFLOW_HOME": str(home)} if home is not None else {}
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=PROJECT_ROOT, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+                          text=True, timeout=timeout, env={**os.environ, **local, **(env or {})})
 
 
 def test_the_server_listens_on_a_free_port_and_reports_its_state(server):
@@ -82,12 +85,13 @@ def test_a_pipeline_runs_through_spark_connect_and_lands_the_truth(server, tmp_p
         options = [f"--option=base_url={sandbox.url}", f"--option=access_token={sandbox.token}"]
         run = ["pipeline", "run", str(spec), "--target", "connect", "--remote", server.url, "--home", server.home,
                "--plain", *options]
-        first = _lakeflow(*run)
+        client_home = tmp_path / "client-home"
+        first = _lakeflow(*run, home=client_home)
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
         orders = sorted(r["order_id"] for r in sandbox.records("orders"))
         sandbox.update_records("orders", orders[:4])
         sandbox.delete_records("orders", orders[-2:])
-        second = _lakeflow(*run)
+        second = _lakeflow(*run, home=client_home)
         assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
         truth = {name: sandbox.truth(name) for name in ("customers", "orders", "events", "products")}
     warehouse = f"{server.home}/warehouse/viaconnect.db"

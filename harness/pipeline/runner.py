@@ -366,6 +366,15 @@ class PipelineRunner:
                 f"table {plan.destination}: built with primary key {state.primaryKeys} and sequence column "
                 f"{state.sequenceBy!r}, now {list(plan.primary_keys)} and {plan.sequence_by!r}; rebuild it with "
                 f"{self.rebuild_hint(plan)}")
+        if state.batch and not state.refresh and target.schema(spark) is None:
+            # Batches were committed, but the table they went to is gone (dropped, or this is
+            # another home or Spark Connect server): reading on from the checkpoint would land
+            # only what changed since, on an empty table.
+            raise StateError(
+                f"table {plan.destination}: its checkpoint {checkpoint.path} has {state.batch} committed batch(es), "
+                f"but the table does not exist (dropped, or another home or Spark Connect server than the one the "
+                f"checkpoint was written with); rebuild it with {self.rebuild_hint(plan)}, or remove the checkpoint "
+                f"if this is a new destination")
         if state.pending is not None:
             build = self._staging(plan, state.generation) if state.refresh else target
             commit = build.last_labelled(spark, state.writeId)

@@ -62,14 +62,19 @@ def _state_file(home) -> Path:
 
 
 def _alive(pid: int) -> bool:
-    """Whether the process runs (an exited child of this process is reaped, not counted: a
-    zombie answers signal 0, and a stop from the process that started the server waited its
-    whole grace for one)."""
+    """Whether the process runs: an exited one that is not reaped yet (a zombie, which still
+    answers signal 0) is not — reaped here when it is our child. A stop used to wait its whole
+    grace for one."""
     try:
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
             return False
-    except ChildProcessError:  # not our child: its parent or init reaps it
-        pass
+    except ChildProcessError:  # not our child: its parent reaps it, in its own time
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":  # exited, not yet reaped
+                    return False
+        except (OSError, IndexError):
+            pass  # no /proc (macOS): signal 0 below
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

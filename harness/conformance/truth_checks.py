@@ -16,7 +16,8 @@ from datasource.arrow_convert import ArrowConverter
 from harness.conformance.reading import get_path, key_of, read_all
 from sources.interface import SupportsReadLimits
 from sources.interface.contract import connector_reader, iterate_offsets, offset_key, read_to_end, validate_metadata
-from sources.toolkit.cursors import CursorError, cursor_key
+from sources.toolkit import cursors
+from sources.toolkit.cursors import CursorError
 from sources.toolkit.sandbox.truth import TableTruth
 
 FIRST = 5
@@ -28,10 +29,10 @@ class CheckSkipped(Exception):
 
 
 def same_cursor(a: Any, b: Any) -> bool:
-    """Cursor values equal as values (:func:`~sources.toolkit.cursors.cursor_key`: the same
-    instant in any notation, the same number), else as text."""
+    """Cursor values equal as values (the toolkit's :func:`~sources.toolkit.cursors.same_cursor`:
+    the same instant in any notation, the same number), else — not instants or numbers — as text."""
     try:
-        return cursor_key(a) == cursor_key(b)
+        return cursors.same_cursor(a, b)
     except CursorError:
         return str(a) == str(b)
 
@@ -59,7 +60,8 @@ def compare_keys(table: str, read_keys: list[tuple], expected: set, start: Any, 
     return problems
 
 
-def compare_values(table: str, records: list[dict], truth: TableTruth, schema, keys: list[str]) -> list[str]:
+def compare_values(table: str, records: list[dict], truth: TableTruth, schema, keys: list[str],
+                   origin: str = "") -> list[str]:
     """Every value read equals the truth's, both converted under the table's schema (the
     runtime's own rules), for the fields the truth's records carry."""
     fields = [f.name for f in schema.fields if any(f.name in r for r in list(truth.records.values())[:50])]
@@ -78,7 +80,7 @@ def compare_values(table: str, records: list[dict], truth: TableTruth, schema, k
         return []
     k = wrong[0]
     diff = [f for f in fields if mine[k].get(f) != theirs[k].get(f)]
-    return [f"{table}: {len(wrong)} records differ from the source's values (first: key {'/'.join(k)}, "
+    return [f"{table}: {len(wrong)} records differ from the source's values{origin} (first: key {'/'.join(k)}, "
             f"fields {diff}: read {[mine[k].get(f) for f in diff]!r:.200} vs source {[theirs[k].get(f) for f in diff]!r:.200})"]
 
 
@@ -184,9 +186,8 @@ class TruthChecks:
             # The API's records carry no such field (the connector stamps it, as Stripe's
             # customers): compare the latest state's values with the source's instead.
             held = [r for k, r in state.items() if k in truth.records]
-            return problems + [p.replace("differ from the source's values", "differ from the source's values after an "
-                                         f"incremental read from offset {offset_key(start)}")
-                               for p in compare_values(self.table, held, truth, self.schema, self.keys)]
+            return problems + compare_values(self.table, held, truth, self.schema, self.keys,
+                                             f" after an incremental read from offset {offset_key(start)}")
         stale = sorted(k for k, r in state.items() if k in truth.records and cursor and
                        not same_cursor(get_path(r, cursor), get_path(truth.records[k], cursor)))
         if stale:
@@ -203,22 +204,13 @@ class TruthChecks:
         except NotImplementedError:
             return []
         expected = set(self.truth().records) - before
-        seen: set = set()
-        deadline = time.monotonic() + self.settle_seconds
-        while True:
-            result = self._read(start=start)
-            seen |= {key_of(r, self.keys) for r in result.records}
-            start = result.final_offset
-            lost = expected - seen
-            if not lost or time.monotonic() >= deadline:
-                break
-            time.sleep(0.5)
+        seen, reached = self._read_on(start, expected)
+        lost = expected - set(seen)
         if lost:
             return [f"{self.table}: records sharing one cursor value were lost: {len(lost)} of {len(expected)} keys "
-                    f"reading from offset {offset_key(start)} (first: {_first(lost)}) — an exclusive cursor at a page "
+                    f"reading from offset {offset_key(reached)} (first: {_first(lost)}) — an exclusive cursor at a page "
                     "boundary inside a run of equal values?"]
         return []
-
 
     def _read_on(self, start: Any, expected: set, deletes: bool = False) -> tuple[dict, Any]:
         """Read on from ``start`` (again until ``settle_seconds`` pass) until every key of

@@ -87,7 +87,8 @@ class Table:
     """One listed collection of the API. ``path`` may hold ``{placeholders}`` (checked against
     the sandbox's ``path_values`` when it names them). ``cursor`` is a dotted path to a
     timestamp (or ``EPOCH_SECONDS``) field; with ``cursor_moves_on_update=False`` it is a
-    creation time that updates leave alone (an API whose only filter is ``created``); ``ties`` of the seeded rows share one cursor value, later than every
+    creation time that updates leave alone (an API whose only filter is ``created``);
+    ``ties`` of the seeded rows share one cursor value, later than every
     other (a burst across pages). Records are listed in ``order_by`` order (default: the
     cursor, else the primary key) unless ``sort`` is given. ``envelope`` is the body key of
     the record list (``None``: the body is the list). ``writes`` are among ``create``
@@ -480,11 +481,11 @@ def _unflatten(pairs: list[tuple[str, str]]) -> dict:
     (the client's ``form_fields`` in reverse; lists stay dicts keyed by index)."""
     body: dict = {}
     for name, value in pairs:
-        head, *rest = re.findall(r"[^\[\]]+", name) or [name]
+        *parents, last = re.findall(r"[^\[\]]+", name) or [name]
         target = body
-        for part in [head, *rest][:-1]:
+        for part in parents:
             target = target.setdefault(part, {})
-        target[[head, *rest][-1]] = value
+        target[last] = value
     return body
 
 

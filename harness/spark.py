@@ -100,10 +100,10 @@ def clear_unfinished_metastore(metastore: Path) -> bool:
     database = metastore / "metastore_db"
     if not database.is_dir() or (database / "service.properties").exists():
         return False
-    lock = database / "db.lck"
+    lock = database / "dbex.lck"  # Derby holds this one locked while it runs (db.lck only names it)
     if lock.exists():
         with open(lock, "a") as held:
-            try:  # Derby holds this file locked (fcntl, as Java's FileChannel.lock) while it runs
+            try:  # fcntl, as Java's FileChannel.lock takes it
                 fcntl.lockf(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 return False

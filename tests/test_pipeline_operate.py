@@ -324,10 +324,10 @@ def test_a_metastore_whose_creation_was_killed_is_cleared_unless_in_use(tmp_path
     metastore = tmp_path / "metastore"
     database = metastore / "metastore_db"
     (database / "seg0").mkdir(parents=True)
-    (database / "db.lck").write_bytes(b"")
+    (database / "dbex.lck").write_bytes(b"")  # the file a running Derby keeps locked (seen with lockf)
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import fcntl, sys, time
-        f = open({str(database / 'db.lck')!r}, "a")
+        f = open({str(database / 'dbex.lck')!r}, "a")
         fcntl.lockf(f, fcntl.LOCK_EX)
         print("locked", flush=True)
         sys.stdin.read()

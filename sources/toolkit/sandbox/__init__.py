@@ -13,21 +13,22 @@ A source's sandbox lives beside its connector, in ``sources/<name>/sandbox.py`` 
 ``sandbox`` package), and defines one ``SandboxServer`` subclass.
 """
 
-from sources.toolkit.sandbox.auth import ApiKeyAuth, BearerAuth, NoAuth
+from sources.toolkit.sandbox.auth import ApiKeyAuth, BasicAuth, BearerAuth, NoAuth
 from sources.toolkit.sandbox.declared import DeclaredSandbox, Filter, Sort, Table
 from sources.toolkit.sandbox.paging import (
     KeysetPaging, NoPaging, OffsetPaging, PageNumberPaging, SizedPaging, StartingAfterPaging, TokenPaging,
 )
 from sources.toolkit.sandbox.fields import (
     BOOLEAN, DATE, EPOCH_SECONDS, INTEGER, NUMBER, STRING, TIMESTAMP, Field, array_of, derived, maybe, obj, one_of,
+    timestamp_as,
 )
 from sources.toolkit.sandbox.server import Fault, Request, Response, SandboxError, SandboxServer, route
 from sources.toolkit.sandbox.truth import TRUTH_PATH, TableTruth, key_text
 
 __all__ = [
-    "ApiKeyAuth", "BearerAuth", "DeclaredSandbox", "Filter", "KeysetPaging", "NoAuth", "NoPaging", "OffsetPaging",
+    "ApiKeyAuth", "BasicAuth", "BearerAuth", "DeclaredSandbox", "Filter", "KeysetPaging", "NoAuth", "NoPaging", "OffsetPaging",
     "PageNumberPaging", "SizedPaging", "Sort", "StartingAfterPaging", "Table", "TokenPaging", "BOOLEAN", "DATE",
     "EPOCH_SECONDS", "INTEGER", "NUMBER", "STRING", "TIMESTAMP", "Field",
-    "array_of", "derived", "maybe", "obj", "one_of", "Fault", "Request", "Response", "SandboxError",
+    "array_of", "derived", "maybe", "obj", "one_of", "timestamp_as", "Fault", "Request", "Response", "SandboxError",
     "SandboxServer", "route", "TRUTH_PATH", "TableTruth", "key_text",
 ]

@@ -3,6 +3,8 @@ carries its credential and which connector option holds it (``connection_options
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 
 from sources.toolkit.sandbox.server import Request
@@ -51,3 +53,29 @@ class ApiKeyAuth:
 
     def options(self) -> dict[str, str]:
         return {self.option: self.token}
+
+
+@dataclass(frozen=True)
+class BasicAuth:
+    """HTTP basic auth: ``Authorization: Basic base64(<user><user_suffix>:<token>)``. The
+    connector options ``user_option`` and ``option`` carry the user and the token; the suffix
+    is what the API adds to the user (Zendesk's ``jdoe@example.com/token``)."""
+
+    user: str
+    token: str
+    user_option: str = "email"
+    option: str = "api_token"
+    user_suffix: str = ""
+
+    def accepts(self, request: Request) -> bool:
+        scheme, _, value = (request.header("authorization") or "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            sent = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return sent == f"{self.user}{self.user_suffix}:{self.token}"
+
+    def options(self) -> dict[str, str]:
+        return {self.user_option: self.user, self.option: self.token}

@@ -45,12 +45,22 @@ class Field:
     choices: tuple = ()
     #: ``value(record, i)``: computed from the rest of the (root) record after generation.
     value: Callable[[dict, int], Any] | None = None
+    #: A timestamp's text form (``strftime``, UTC), when it is not ``2024-01-01T03:00:00Z``.
+    time_format: str | None = None
 
 
 STRING, INTEGER, NUMBER, BOOLEAN = Field("string"), Field("integer"), Field("number"), Field("boolean")
 TIMESTAMP, DATE = Field("timestamp"), Field("date")
 #: A timestamp sent as whole epoch seconds (Stripe's ``created: 1704067200``).
 EPOCH_SECONDS = Field("epoch_seconds")
+
+
+def timestamp_as(time_format: str) -> Field:
+    """A timestamp written in the API's own form, a ``strftime`` format of the UTC moment
+    (Jira's ``2024-01-01T03:00:00.000+0000`` is ``"%Y-%m-%dT%H:%M:%S.000+0000"``)."""
+    return Field("timestamp", time_format=time_format)
+
+
 _TYPES = {"string", "integer", "number", "boolean", "timestamp", "epoch_seconds", "date", "object", "array"}
 
 
@@ -97,8 +107,11 @@ def iso(moment: datetime) -> str:
 
 
 def stamp(spec: Field, moment: datetime) -> Any:
-    """``moment`` as a field of this type holds it: ISO-8601 text, or epoch seconds."""
-    return int(moment.timestamp()) if spec.type == "epoch_seconds" else iso(moment)
+    """``moment`` as a field of this type holds it: ISO-8601 text (or the field's
+    ``time_format``), or epoch seconds."""
+    if spec.type == "epoch_seconds":
+        return int(moment.timestamp())
+    return moment.astimezone(UTC).strftime(spec.time_format) if spec.time_format else iso(moment)
 
 
 def _value(name: str, spec: Field, i: int, rng: random.Random, at: datetime | None) -> Any:

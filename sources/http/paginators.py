@@ -260,6 +260,46 @@ class BodyTokenPaginator(Paginator):
         return {**params, self.param: token}
 
 
+class BodyUrlPaginator(Paginator):
+    """The body names the next page's URL: Zendesk's ``next_page`` / ``after_url``, Jira's
+    ``nextPage``. With ``done_path`` (``end_of_stream``, ``isLast``) that flag, which every
+    page must carry, ends the listing, even when a next URL is given (Zendesk keeps one for
+    polling on); then a page that is not the last but names no URL is an error, never the
+    end. Without it, a missing or null URL is the last page. The URL is followed as given
+    (relative ones resolved against the page), and the client refuses one on another host.
+
+    >>> p = BodyUrlPaginator("next_page", "end_of_stream", records_path="organizations")
+    >>> p.next_request({}, {"organizations": [], "next_page": "/x?start_time=5", "end_of_stream": True}, None) is None
+    True
+    """
+
+    def __init__(self, url_path: str, done_path: str | None = None, records_path: str = "data"):
+        self.url_path, self.done_path, self.records_path = url_path, done_path, records_path
+        self.required_paths = () if done_path is None else (done_path,)
+
+    def check(self, body: Any, records_path: str | None = None) -> str | None:
+        problem = super().check(body, records_path)
+        if problem is None and self.done_path is not None:
+            try:
+                _flag(value_at(body, self.done_path), self.done_path)
+            except PageError as exc:
+                return str(exc)
+        return problem
+
+    def next_request(self, params: dict, body: Any, response: requests.Response) -> dict | None:
+        if self.done_path is not None and _flag(value_at(body, self.done_path), self.done_path):
+            return None
+        target = value_at(body, self.url_path, None)
+        if not target:
+            if self.done_path is None:
+                return None
+            raise PageError(f"'{self.done_path}' is false but the page has no '{self.url_path}' to continue from; "
+                            "stopping rather than taking it for the end")
+        if not isinstance(target, str):
+            raise PageError(f"'{self.url_path}' must be a URL, got {target!r}")
+        return {NEXT_URL: urljoin(response.url, target)}
+
+
 class LinkHeaderPaginator(Paginator):
     """The ``Link`` response header (RFC 8288) names the next page's URL, as GitHub does::
 

@@ -18,6 +18,7 @@ from sources.toolkit.schema import (
 )
 from sources.http.paginators import (
     BodyTokenPaginator,
+    BodyUrlPaginator,
     KeysetPaginator,
     LinkHeaderPaginator,
     OffsetPaginator,
@@ -32,7 +33,7 @@ from sources.http.paginators import (
 )
 
 __all__ = [
-    "BodyTokenPaginator", "CursorError", "InclusiveCursor", "KeysetOffset", "KeysetPaginator", "LinkHeaderPaginator",
+    "BodyTokenPaginator", "BodyUrlPaginator", "CursorError", "InclusiveCursor", "KeysetOffset", "KeysetPaginator", "LinkHeaderPaginator",
     "OffsetPaginator", "Opt", "OptionSet", "Page", "PageError", "PageNumberPaginator", "Paginator", "SinglePage", "StartingAfterPaginator",
     "Window", "Windows", "cursor_key", "parse_instant", "records_at", "same_cursor", "value_at",
     "HttpConnector", "HTTP_OPTIONS", "BOOLEAN", "DATE", "DOUBLE", "EPOCH_SECONDS", "LONG", "STRING", "TIMESTAMP", "array_of", "money", "struct",

@@ -95,7 +95,10 @@ class Table:
     (``POST path``), ``update`` (``update_method``, default ``PATCH``, to ``path/{item_key}``;
     Stripe updates by ``POST``) and ``delete`` (``DELETE``: 204, or 200 with
     ``delete_body(record)`` as the body). Write bodies are JSON or form-encoded
-    (``a[b]=c`` nests)."""
+    (``a[b]=c`` nests); with ``body_key`` the record is wrapped in both directions
+    (Zendesk's ``{"ticket": {...}}``). Writes go to ``write_path`` where the API writes
+    elsewhere than it lists (Zendesk lists tickets through an export, writes to
+    ``/api/v2/tickets``)."""
 
     name: str
     path: str
@@ -119,6 +122,8 @@ class Table:
     update_method: str = "PATCH"
     create_status: int = 201
     delete_body: Callable[[dict], dict] | None = None
+    write_path: str | None = None
+    body_key: str | None = None
 
     @property
     def key_field(self) -> str:
@@ -273,8 +278,9 @@ class DeclaredSandbox(SandboxServer):
     def extra_routes(self) -> list[tuple[str, str, Callable]]:
         routes = []
         for table in self.tables:
-            base, item = table.path, f"{table.path}/{{{table.key_field}}}"
-            routes.append(("GET", _pattern(base), self._lister(table)))
+            routes.append(("GET", _pattern(table.path), self._lister(table)))
+            base = table.write_path or table.path
+            item = f"{base}/{{{table.key_field}}}"
             if "create" in table.writes:
                 routes.append(("POST", _pattern(base), self._creator(table)))
             if "update" in table.writes:
@@ -348,7 +354,19 @@ class DeclaredSandbox(SandboxServer):
                 return Response.json(body, headers=headers)
         return list_records
 
-    def _body(self, request: Request) -> dict:
+    def _body(self, request: Request, table: Table | None = None) -> dict:
+        body = self._decoded(request)
+        if table is None or table.body_key is None:
+            return body
+        if not isinstance(body.get(table.body_key), dict):
+            raise self.fail(400, f"the body must be an object under {table.body_key!r}")
+        return body[table.body_key]
+
+    def _wrapped(self, table: Table, record: dict) -> dict:
+        record = copy.deepcopy(record)
+        return record if table.body_key is None else {table.body_key: record}
+
+    def _decoded(self, request: Request) -> dict:
         if (request.header("content-type") or "").startswith("application/x-www-form-urlencoded"):
             return _unflatten(parse_qsl((request.body or b"").decode("utf-8"), keep_blank_values=True))
         try:
@@ -372,25 +390,25 @@ class DeclaredSandbox(SandboxServer):
     def _creator(self, table: Table) -> Callable:
         def create(request: Request, **params: str) -> Response:
             self._check_path(params)
-            body = self._body(request)
+            body = self._body(request, table)
             missing = [name for name in table.required if body.get(name) in (None, "")]
             if missing:
                 return self.error(422, f"Validation Failed: {', '.join(missing)} missing")
             with self.lock:
                 record = self.create_record(table.name, self._settable(table, body), at=self.now())
                 self.on_write(table, record, body, created=True)
-                return Response.json(copy.deepcopy(record), status=table.create_status)
+                return Response.json(self._wrapped(table, record), status=table.create_status)
         return create
 
     def _updater(self, table: Table) -> Callable:
         def update(request: Request, **params: str) -> Response:
             key = params.pop(table.key_field)
             self._check_path(params)
-            body = self._body(request)
+            body = self._body(request, table)
             with self.lock:
                 record = self.update_record(table.name, self._find(table, key), self._settable(table, body), self.now())
                 self.on_write(table, record, body, created=False)
-                return Response.json(copy.deepcopy(record))
+                return Response.json(self._wrapped(table, record))
         return update
 
     def _deleter(self, table: Table) -> Callable:

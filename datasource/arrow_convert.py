@@ -97,6 +97,8 @@ _DECIMAL_RE = re.compile(r"^[+-]?[0-9]*\.[0-9]+$")
 _NUMBER_RE = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _ISO_FRACTION_RE = re.compile(r"^(.*T[0-9]{2}:[0-9]{2}:[0-9]{2})\.([0-9]+)(.*)$")
+#: A zone written without its colon (Jira's ``+0000``), which Python 3.10 does not parse.
+_COMPACT_ZONE_RE = re.compile(r"(T[0-9:.]+[+-][0-9]{2})([0-9]{2})$")
 _VALUE_PREVIEW = 80
 
 # Epoch milliseconds below this (in absolute value) are ambiguous: epoch seconds, yyyymmdd...
@@ -292,7 +294,7 @@ def _parse_iso(text: str) -> datetime:
     match = _ISO_FRACTION_RE.match(text)
     if match:
         text = f"{match.group(1)}.{match.group(2)[:6].ljust(6, '0')}{match.group(3)}"
-    return datetime.fromisoformat(text)
+    return datetime.fromisoformat(_COMPACT_ZONE_RE.sub(r"\1:\2", text))
 
 
 def _parse_iso_value(value: str, reason: str) -> datetime:

@@ -29,6 +29,8 @@ EPOCH_MILLIS_FROM = 100_000_000_000
 
 _NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
 _FRACTION = re.compile(r"^(.*T[0-9]{2}:[0-9]{2}:[0-9]{2})\.([0-9]+)(.*)$")
+#: A zone written without its colon (Jira's ``+0000``), which Python 3.10 does not parse.
+_COMPACT_ZONE = re.compile(r"(T[0-9:.]+[+-][0-9]{2})([0-9]{2})$")
 
 
 class CursorError(ConnectorError, ValueError):
@@ -67,6 +69,7 @@ def parse_instant(value: Any) -> datetime:
         match = _FRACTION.match(text)  # more than 6 fractional digits: keep microseconds
         if match:
             text = f"{match.group(1)}.{match.group(2)[:6].ljust(6, '0')}{match.group(3)}"
+        text = _COMPACT_ZONE.sub(r"\1:\2", text)
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:

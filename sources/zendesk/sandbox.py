@@ -29,10 +29,7 @@ sources/zendesk/zendesk_api_doc.md), declared with the sandbox kit (sources/tool
 
 from __future__ import annotations
 
-import base64
-import binascii
 import collections
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -44,6 +41,7 @@ from sources.toolkit.sandbox import (
     BOOLEAN, EPOCH_SECONDS, INTEGER, STRING, TIMESTAMP, BasicAuth, DeclaredSandbox, Filter, Request, Response,
     SizedPaging, Table, array_of, derived, maybe, obj, one_of,
 )
+from sources.toolkit.sandbox.paging import decode_position, encode_position
 from sources.toolkit.sandbox.fields import get_path, iso
 
 EMAIL, API_TOKEN = "sandbox-admin@example.com", "zd_sandbox_token"
@@ -64,27 +62,15 @@ class ExportCursorPaging(SizedPaging):
 
     def page(self, sandbox, request, records, table):
         size, token = self.size(sandbox, request), request.arg("cursor")
-        position = _decode(sandbox, token) if token else None
+        position = tuple(decode_position(sandbox, token, "cursor")) if token else None
         key = lambda r: (_epoch(get_path(r, table.cursor)), r[table.primary_key])  # noqa: E731
         if position is not None:
             records = [r for r in records if key(r) > position]
         chunk = records[:size]
-        after = _encode(key(chunk[-1])) if chunk else (token or _encode((_epoch(request.arg("start_time") or 0), -1)))
+        after = encode_position(key(chunk[-1])) if chunk else (token or encode_position((_epoch(request.arg("start_time") or 0), -1)))
         return chunk, {"after_cursor": after, "after_url": f"{sandbox.url}{request.path}?"
                        + urlencode({"cursor": after, "per_page": size}),
                        "before_cursor": None, "before_url": None, "end_of_stream": len(records) <= size}, {}
-
-
-def _encode(position: tuple) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(position)).encode()).decode()
-
-
-def _decode(sandbox, token: str) -> tuple:
-    try:
-        at, rid = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return int(at), int(rid)
-    except (binascii.Error, ValueError, TypeError):
-        raise sandbox.fail(400, "cursor is not a cursor this export issued") from None
 
 
 @dataclass(frozen=True)
@@ -205,6 +191,12 @@ class ZendeskSandbox(DeclaredSandbox):
         record = super().update_record(table_name, record, values, at)
         record["updated_at"] = iso(at)  # tickets' cursor is generated_timestamp; updated_at moves too
         return record
+
+    def demo_changes(self) -> str:
+        """``lakeflow demo``'s changes between its runs."""
+        done = super().demo_changes()
+        tickets, users = self.scenario("tickets", "delete", 2), self.scenario("users", "delete", 1)
+        return f"{done}; tickets -{len(tickets)}, users -{len(users)}"
 
     def on_write(self, table: Table, record: dict, body: dict, created: bool) -> None:
         comment = body.get("comment")

@@ -4,6 +4,9 @@ and headers such as ``Link``). ``sandbox.fail`` builds the API's own error."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -16,6 +19,24 @@ def int_arg(sandbox, request: Request, name: str, default: int) -> int:
         return request.int_arg(name, default)
     except ValueError as exc:
         raise sandbox.fail(sandbox.validation_status, str(exc)) from None
+
+
+def encode_position(position) -> str:
+    """An opaque page token for a position in a listing (the last record's cursor and key):
+    a seek token, stable while records are written, as an export cursor or a Jira
+    ``nextPageToken`` behaves."""
+    return base64.urlsafe_b64encode(json.dumps(list(position)).encode()).decode()
+
+
+def decode_position(sandbox, token: str, param: str) -> list:
+    """The position :func:`encode_position` made; the API's validation error otherwise."""
+    try:
+        position = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        position = None
+    if not isinstance(position, list):
+        raise sandbox.fail(sandbox.validation_status, f"{param} is not a token this API issued")
+    return position
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,7 @@ def test_option_names_match_the_readmes():
                  for n in re.findall(r"`([A-Za-z_]+)`", row.split("|")[1])}
         return first, rows
 
-    for source in ("hubspot", "example", "github", "stripe"):
+    for source in ("hubspot", "example", "github", "stripe", "zendesk", "jira"):
         connector = connector_class(source)
         readme = (ROOT / "sources" / source / "README.md").read_text(encoding="utf-8")
         documented, rows = table(readme, "## Connection parameters")

@@ -11,7 +11,7 @@ import requests
 
 from sources.toolkit.sandbox import (
     BOOLEAN, DATE, EPOCH_SECONDS, INTEGER, NUMBER, STRING, TIMESTAMP, ApiKeyAuth, BearerAuth, DeclaredSandbox, Filter,
-    KeysetPaging, NoPaging, OffsetPaging, PageNumberPaging, Response, Sort, StartingAfterPaging, Table, TokenPaging,
+    BasicAuth, KeysetPaging, NoPaging, OffsetPaging, PageNumberPaging, Response, Sort, StartingAfterPaging, Table, TokenPaging,
     array_of, derived, maybe, obj, one_of, route,
 )
 from sources.http import HttpClient
@@ -299,3 +299,66 @@ def test_stripe_shaped_paging_epoch_seconds_form_writes_and_200_deletes():
             sandbox.scenario("charges", "tie_update", 1)
         tied = sandbox.scenario("charges", "tie", 2)
         assert [r["created"] for r in tied] == [newest, newest]
+
+
+class WrappedSandbox(DeclaredSandbox):
+    """Zendesk's shape: basic auth as ``email/token:token``, a listing whose body names the next
+    page's URL and an end flag, writes elsewhere than the listing, bodies wrapped in a key."""
+
+    auth = BasicAuth("ada@example.com", "t0ken", user_suffix="/token")
+    tables = (
+        Table("orgs", "/api/v2/incremental/orgs", {"id": INTEGER, "name": STRING, "updated_at": TIMESTAMP}, "id",
+              cursor="updated_at", rows=23, envelope="orgs", paging=OffsetPaging(size_param="per_page", max_size=10,
+                                                                                 default_size=10),
+              writes=("create", "update"), write_path="/api/v2/orgs", body_key="org", update_method="PUT"),
+    )
+
+    def extra_routes(self):
+        routes = super().extra_routes()
+        lister = routes[0][2]
+
+        def with_links(request, **params):
+            response = lister(request, **params)
+            body = json.loads(response.body)
+            start, size = int(request.arg("offset", "0")), 10
+            done = start + size >= len(self.rows["orgs"])
+            body.update(end_of_stream=done, next_page=None if done else f"?offset={start + size}&per_page={size}")
+            return Response.json(body)
+        return [(routes[0][0], routes[0][1], with_links), *routes[1:]]
+
+
+def test_basic_auth_body_url_paging_wrapped_writes_to_their_own_path():
+    import base64
+    from sources.http import HttpClient, HttpError
+    from sources.toolkit import BodyUrlPaginator
+
+    with WrappedSandbox() as sandbox:
+        assert sandbox.connection_options() == {"base_url": sandbox.url, "email": "ada@example.com", "api_token": "t0ken"}
+        basic = base64.b64encode(b"ada@example.com/token:t0ken").decode()
+        client = HttpClient(sandbox.url, headers={"Authorization": f"Basic {basic}"})
+        read = [r for page in client.paginate("/api/v2/incremental/orgs", BodyUrlPaginator("next_page", "end_of_stream", "orgs"),
+                                              params={"per_page": 10}) for r in page]
+        assert sorted(r["id"] for r in read) == sorted(sandbox.rows["orgs"]) and client.request_count == 3
+
+        made = client.request("POST", "/api/v2/orgs", json={"org": {"name": "Acme"}})
+        assert made.status_code == 201 and made.json()["org"]["name"] == "Acme"
+        edited = client.request("PUT", f"/api/v2/orgs/{made.json()['org']['id']}", json={"org": {"name": "Acme Inc"}})
+        assert edited.json()["org"]["name"] == "Acme Inc"
+        unwrapped = client.request("POST", "/api/v2/orgs", json={"name": "bare"}, ok_statuses=(400,))
+        assert unwrapped.status_code == 400 and "'org'" in unwrapped.text
+
+        wrong = HttpClient(sandbox.url, headers={"Authorization": "Basic " + base64.b64encode(b"ada@example.com:t0ken").decode()})
+        with pytest.raises(HttpError) as failure:
+            wrong.request("GET", "/api/v2/incremental/orgs")  # the token without the /token suffix
+        assert failure.value.status == 401
+
+
+def test_body_url_paginator_refuses_a_page_that_is_not_the_last_but_names_no_next():
+    from sources.toolkit import BodyUrlPaginator, PageError
+
+    pager = BodyUrlPaginator("nextPage", "isLast", "values")
+    assert pager.check({"values": [], "isLast": "maybe"}) == "'isLast' must be true or false, got 'maybe'"
+    assert pager.check({"values": []}) == "the page has no 'isLast'"
+    with pytest.raises(PageError, match="'isLast' is false but the page has no 'nextPage'"):
+        pager.next_request({}, {"values": [1], "isLast": False}, None)
+    assert BodyUrlPaginator("next", records_path="values").next_request({}, {"values": [1], "next": None}, None) is None

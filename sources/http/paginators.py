@@ -104,6 +104,8 @@ class Paginator:
     records_path: str = "data"
     #: Dotted paths the page must carry (checked by :meth:`check`), e.g. a total.
     required_paths: tuple[str, ...] = ()
+    #: Dotted paths the page must carry as true/false (``has_more``, ``isLast``).
+    flag_paths: tuple[str, ...] = ()
 
     def first_request(self, params: dict) -> dict:
         return dict(params)
@@ -118,6 +120,8 @@ class Paginator:
             records_at(body, self.records_path if records_path is None else records_path)
             for path in self.required_paths:
                 value_at(body, path)
+            for path in self.flag_paths:
+                _flag(value_at(body, path), path)
         except PageError as exc:
             return str(exc)
         except KeyError as exc:
@@ -275,16 +279,7 @@ class BodyUrlPaginator(Paginator):
 
     def __init__(self, url_path: str, done_path: str | None = None, records_path: str = "data"):
         self.url_path, self.done_path, self.records_path = url_path, done_path, records_path
-        self.required_paths = () if done_path is None else (done_path,)
-
-    def check(self, body: Any, records_path: str | None = None) -> str | None:
-        problem = super().check(body, records_path)
-        if problem is None and self.done_path is not None:
-            try:
-                _flag(value_at(body, self.done_path), self.done_path)
-            except PageError as exc:
-                return str(exc)
-        return problem
+        self.flag_paths = () if done_path is None else (done_path,)
 
     def next_request(self, params: dict, body: Any, response: requests.Response) -> dict | None:
         if self.done_path is not None and _flag(value_at(body, self.done_path), self.done_path):
@@ -374,21 +369,12 @@ class StartingAfterPaginator(Paginator):
                  limit_param: str | None = "limit", limit: int | None = 100, records_path: str = "data"):
         self.id_field, self.param, self.has_more_path = id_field, param, has_more_path
         self.limit_param, self.limit, self.records_path = limit_param, limit, records_path
-        self.required_paths = (has_more_path,)
+        self.flag_paths = (has_more_path,)
 
     def first_request(self, params: dict) -> dict:
         if self.limit_param is None or self.limit is None:
             return dict(params)
         return {**params, self.limit_param: self.limit}
-
-    def check(self, body: Any, records_path: str | None = None) -> str | None:
-        problem = super().check(body, records_path)
-        if problem is None:
-            try:
-                _flag(value_at(body, self.has_more_path), self.has_more_path)
-            except PageError as exc:
-                return str(exc)
-        return problem
 
     def next_request(self, params: dict, body: Any, response: requests.Response) -> dict | None:
         records = records_at(body, self.records_path)

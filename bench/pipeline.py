@@ -128,11 +128,11 @@ def demo_runs(spark, work: Path) -> None:
             second, tables = runner(spark, prepared, home)
             rows = sum(t.totals.rows_read for t in tables)
             idle, idle_tables = runner(spark, prepared, home)
-            figures[label] = (first, second, idle, rows, idle_tables)
+            figures[label] = (first, second, idle, rows, idle_tables, tables)
         finally:
             sandbox.stop()
     print(f"2. the demo's data ({len(prepared.plans)} tables; changes: {changes}):")
-    for label, (first, second, idle, rows, _) in figures.items():
+    for label, (first, second, idle, rows, _, _) in figures.items():
         print(f"   {label:<17} initial {first:6.1f} s   incremental {second:6.1f} s ({rows} rows)   idle {idle:6.1f} s")
     s, p = figures["stream-per-table"], figures["pipeline"]
     print(f"   incremental run: {s[1] / p[1]:.2f}x faster than stream-per-table; idle run {s[2] / p[2]:.2f}x; "
@@ -141,6 +141,10 @@ def demo_runs(spark, work: Path) -> None:
     per_table = sorted(((t.destination, t.elapsed) for t in p[4]), key=lambda x: -x[1])
     print("   pipeline idle run, seconds per table (4 at a time): "
           + ", ".join(f"{name} {sec:.2f}" for name, sec in per_table))
+    changed = sorted((t for t in p[5] if t.totals.rows_read), key=lambda t: -t.elapsed)
+    print("   pipeline incremental run, tables with changes (seconds: all, reading, writing Delta): "
+          + ", ".join(f"{t.destination} {t.elapsed:.1f} ({t.totals.read_seconds:.1f}, {t.totals.write_seconds:.1f})"
+                      for t in changed))
     stream_idle = sorted(((t.destination, t.seconds) for t in s[4]), key=lambda x: -x[1])
     print("   stream-per-table idle run, seconds per table: " + ", ".join(f"{n} {sec:.2f}" for n, sec in stream_idle))
 

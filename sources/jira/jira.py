@@ -122,9 +122,7 @@ class JiraLakeflowConnect(HttpConnector, SupportsReadLimits):
         latest: dict = {}
         for page in self.client.paginate("/rest/api/3/search/jql", BodyTokenPaginator("nextPageToken", "nextPageToken", "issues"),
                                          params={"jql": query, "fields": fields, "maxResults": self.page_size}):
-            for issue in page:
-                latest.pop(issue["id"], None)
-                latest[issue["id"]] = issue
+            latest.update((issue["id"], issue) for issue in page)
         return list(latest.values())
 
     def _changes(self, issues: list[dict]) -> list[dict]:

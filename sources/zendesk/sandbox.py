@@ -39,7 +39,7 @@ from urllib.parse import urlencode
 from sources.toolkit.cursors import parse_instant
 from sources.toolkit.sandbox import (
     BOOLEAN, EPOCH_SECONDS, INTEGER, STRING, TIMESTAMP, BasicAuth, DeclaredSandbox, Filter, Request, Response,
-    SizedPaging, Table, array_of, derived, maybe, obj, one_of,
+    SizedPaging, Table, array_of, derived, maybe, one_of,
 )
 from sources.toolkit.sandbox.paging import decode_position, encode_position
 from sources.toolkit.sandbox.fields import get_path, iso

@@ -120,8 +120,6 @@ class ZendeskLakeflowConnect(HttpConnector, SupportsReadLimits):
         latest: dict = {}  # a record changed while paging comes again later: keep that version
         for page in self.client.paginate(path, BodyUrlPaginator(next_url, "end_of_stream", records_path),
                                          params={"start_time": start_time, "per_page": self.page_size}):
-            for record in page:
-                latest.pop(record["id"], None)
-                latest[record["id"]] = record
+            latest.update((record["id"], record) for record in page)
         wanted = [r for r in latest.values() if DELETED[table](r) == deleted]
         return state.read(wanted, lambda r: r[cursor], lambda r: r["id"], table, limits)
